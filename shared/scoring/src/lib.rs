@@ -1,0 +1,20 @@
+//! leadscore's pure core: every piece of marketing logic, and nothing else.
+//!
+//! Invariants (see ARCHITECTURE.md): no I/O, no clock reads (time is always an argument), no
+//! AWS or HTTP types. `apply` and `score` are deterministic functions of their arguments.
+
+mod bant;
+mod event;
+mod identity;
+mod profile;
+mod signal;
+mod stage;
+mod timestamp;
+
+pub use bant::{Bant, BantAnswer, BantSource, BantUpdate};
+pub use event::{Attributes, BotVerdict, Event};
+pub use identity::{AnonymousId, Email, EventId, Identity, IdentityError, LeadId};
+pub use profile::{EmailDomainKind, Profile};
+pub use signal::{Signal, SignalKind, UnknownSignal};
+pub use stage::{Cause, Stage, Transition, UnknownStage};
+pub use timestamp::{Timestamp, TimestampError, MILLIS_PER_DAY, MILLIS_PER_SECOND};
