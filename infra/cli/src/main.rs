@@ -1,0 +1,115 @@
+//! `leadscore`: run the API on this machine, sign requests, prepare DynamoDB Local.
+
+use std::process::ExitCode;
+
+use leadscore::sign;
+
+const USAGE: &str = "\
+usage:
+  leadscore sign [--source json] [--secret whsec_...] [--id ID] [--timestamp UNIX]
+                 [--url URL] FILE
+      Prints the Standard Webhooks headers for FILE and a curl line that sends it.
+      The secret defaults to $LEADSCORE_SECRET_JSON.
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("sign") => cmd_sign(&args[1..]),
+        Some("-h" | "--help" | "help") => {
+            print!("{USAGE}");
+            Ok(())
+        }
+        Some(other) => Err(format!("unknown command `{other}`\n{USAGE}")),
+        None => Err(USAGE.to_string()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(msg) => {
+            eprintln!("leadscore: {msg}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// `--name value` options followed by positional arguments.
+struct Args {
+    options: Vec<(String, String)>,
+    positional: Vec<String>,
+}
+
+impl Args {
+    fn parse(args: &[String], known: &[&str]) -> Result<Args, String> {
+        let mut options = Vec::new();
+        let mut positional = Vec::new();
+        let mut it = args.iter();
+        while let Some(arg) = it.next() {
+            if let Some(name) = arg.strip_prefix("--") {
+                let (name, value) = match name.split_once('=') {
+                    Some((n, v)) => (n.to_string(), v.to_string()),
+                    None => {
+                        let v = it.next().ok_or(format!("--{name} needs a value"))?;
+                        (name.to_string(), v.clone())
+                    }
+                };
+                if !known.contains(&name.as_str()) {
+                    return Err(format!("unknown option --{name}\n{USAGE}"));
+                }
+                options.push((name, value));
+            } else {
+                positional.push(arg.clone());
+            }
+        }
+        Ok(Args {
+            options,
+            positional,
+        })
+    }
+
+    fn get(&self, name: &str) -> Option<&str> {
+        self.options
+            .iter()
+            .rev()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+fn cmd_sign(args: &[String]) -> Result<(), String> {
+    let args = Args::parse(args, &["source", "secret", "id", "timestamp", "url"])?;
+    let source = args.get("source").unwrap_or("json");
+    if source != "json" {
+        return Err(format!(
+            "sign knows the `json` source (Standard Webhooks); `{source}` requests are signed by the provider itself"
+        ));
+    }
+    let [file] = args.positional.as_slice() else {
+        return Err(format!("sign takes one FILE\n{USAGE}"));
+    };
+    let secret = match args.get("secret") {
+        Some(s) => s.to_string(),
+        None => std::env::var("LEADSCORE_SECRET_JSON")
+            .map_err(|_| "give --secret whsec_... or set LEADSCORE_SECRET_JSON".to_string())?,
+    };
+    let body = std::fs::read(file).map_err(|e| format!("cannot read {file}: {e}"))?;
+    let id = args
+        .get("id")
+        .map(str::to_string)
+        .unwrap_or_else(|| sign::message_id(&body));
+    let timestamp = match args.get("timestamp") {
+        Some(t) => t
+            .parse::<i64>()
+            .map_err(|_| format!("--timestamp must be unix seconds, not `{t}`"))?,
+        None => time::OffsetDateTime::now_utc().unix_timestamp(),
+    };
+    let url = args
+        .get("url")
+        .unwrap_or("http://127.0.0.1:3000/webhooks/forms/json");
+    let signed = sign::sign(&secret, &id, timestamp, &body).map_err(|e| e.to_string())?;
+    for (name, value) in signed.lines() {
+        println!("{name}: {value}");
+    }
+    println!();
+    println!("{}", sign::curl_line(url, &signed, file));
+    Ok(())
+}
