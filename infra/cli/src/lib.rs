@@ -1,5 +1,7 @@
 //! leadscore on one machine: the local server over the Lambda handlers, request signing for
 //! trying signed sources by hand, and the route table read from template.yaml.
 
+pub mod apigw;
 pub mod routes;
+pub mod server;
 pub mod sign;
