@@ -2,7 +2,9 @@
 //! trying signed sources by hand, and the route table read from template.yaml.
 
 pub mod apigw;
+pub mod dynamodb;
 pub mod openapi;
 pub mod routes;
 pub mod server;
 pub mod sign;
+pub mod table;

@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use leadscore::sign;
+use leadscore::{dynamodb, sign, table::TableDefinition};
 
 const USAGE: &str = "\
 usage:
@@ -10,12 +10,20 @@ usage:
                  [--url URL] FILE
       Prints the Standard Webhooks headers for FILE and a curl line that sends it.
       The secret defaults to $LEADSCORE_SECRET_JSON.
+
+  leadscore dynamodb create-table [--table NAME] [--definition infra/dynamodb/table.json]
+      Creates the table in DynamoDB Local ($AWS_ENDPOINT_URL_DYNAMODB); the name defaults to
+      $LEADSCORE_TABLE, then `leadscore`. An existing table is left as it is.
 ";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("sign") => cmd_sign(&args[1..]),
+        Some("dynamodb") => match args.get(1).map(String::as_str) {
+            Some("create-table") => cmd_create_table(&args[2..]),
+            _ => Err(format!("dynamodb takes `create-table`\n{USAGE}")),
+        },
         Some("-h" | "--help" | "help") => {
             print!("{USAGE}");
             Ok(())
@@ -112,4 +120,36 @@ fn cmd_sign(args: &[String]) -> Result<(), String> {
     println!();
     println!("{}", sign::curl_line(url, &signed, file));
     Ok(())
+}
+
+fn cmd_create_table(args: &[String]) -> Result<(), String> {
+    let args = Args::parse(args, &["table", "definition"])?;
+    if !args.positional.is_empty() {
+        return Err(format!("create-table takes no FILE\n{USAGE}"));
+    }
+    let endpoint = std::env::var("AWS_ENDPOINT_URL_DYNAMODB").map_err(|_| {
+        "set AWS_ENDPOINT_URL_DYNAMODB (this is for DynamoDB Local; in AWS, template.yaml creates the table)"
+            .to_string()
+    })?;
+    let name = args
+        .get("table")
+        .map(str::to_string)
+        .or_else(|| std::env::var("LEADSCORE_TABLE").ok())
+        .unwrap_or_else(|| "leadscore".to_string());
+    let path = args
+        .get("definition")
+        .unwrap_or("infra/dynamodb/table.json");
+    let json = std::fs::read_to_string(path).map_err(|e| format!("cannot read {path}: {e}"))?;
+    let definition = TableDefinition::from_json(&json).map_err(|e| format!("{path}: {e}"))?;
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+    runtime.block_on(async {
+        let config = aws_config::load_from_env().await;
+        let client = aws_sdk_dynamodb::Client::new(&config);
+        match dynamodb::create_table(&client, &name, &definition).await {
+            Ok(true) => println!("created table {name} at {endpoint}"),
+            Ok(false) => println!("table {name} already exists at {endpoint}"),
+            Err(e) => return Err(e.to_string()),
+        }
+        Ok(())
+    })
 }
