@@ -2,6 +2,7 @@
 //! trying signed sources by hand, and the route table read from template.yaml.
 
 pub mod apigw;
+pub mod banner;
 pub mod dynamodb;
 pub mod openapi;
 pub mod routes;

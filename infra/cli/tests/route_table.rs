@@ -53,3 +53,60 @@ fn cargo_lambda_router_serves_the_template_routes() {
         template()
     );
 }
+
+/// The environment variable names each function crate gets in template.yaml.
+fn function_env(template: &str) -> Vec<(String, Vec<String>)> {
+    let doc: serde_yaml::Value = serde_yaml::from_str(template).unwrap();
+    let mut out = Vec::new();
+    for (_, r) in doc["Resources"].as_mapping().unwrap() {
+        if r["Type"].as_str() != Some("AWS::Serverless::Function") {
+            continue;
+        }
+        let dir = r["Properties"]["CodeUri"].as_str().unwrap();
+        let vars = r["Properties"]["Environment"]["Variables"]
+            .as_mapping()
+            .map(|m| {
+                m.keys()
+                    .filter_map(|k| k.as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default();
+        out.push((dir.rsplit('/').next().unwrap().to_string(), vars));
+    }
+    out
+}
+
+#[test]
+fn each_function_gets_exactly_the_secrets_of_its_sources() {
+    let env = function_env(&repo_file("template.yaml"));
+    for (crate_name, kind) in [
+        ("form-submission", "forms"),
+        ("chatbot-message", "chatbot"),
+        ("newsletter-click", "email"),
+    ] {
+        let mut expected: Vec<String> = leadscore::banner::SOURCES
+            .iter()
+            .filter(|(_, k)| *k == kind)
+            .map(|(s, _)| leadscore::banner::secret_variable(s))
+            .collect();
+        expected.sort();
+        let (_, vars) = env.iter().find(|(c, _)| c == crate_name).unwrap();
+        let mut got: Vec<String> = vars
+            .iter()
+            .filter(|v| v.starts_with("LEADSCORE_SECRET_") || *v == "LEADSCORE_ALLOWED_ORIGINS")
+            .cloned()
+            .collect();
+        got.sort();
+        assert_eq!(got, expected, "{crate_name}");
+        assert!(
+            !vars.iter().any(|v| v == "LEADSCORE_API_KEYS"),
+            "API keys never reach webhooks"
+        );
+    }
+    let (_, stage) = env.iter().find(|(c, _)| c == "stage-query").unwrap();
+    assert_eq!(
+        stage,
+        &vec!["LEADSCORE_API_KEYS".to_string()],
+        "webhook secrets never reach the stage API"
+    );
+}
