@@ -18,3 +18,11 @@ pub use profile::{EmailDomainKind, Profile};
 pub use signal::{Signal, SignalKind, UnknownSignal};
 pub use stage::{Cause, Stage, Transition, UnknownStage};
 pub use timestamp::{Timestamp, TimestampError, MILLIS_PER_DAY, MILLIS_PER_SECOND};
+
+mod engine;
+mod rules;
+mod state;
+
+pub use engine::{apply, score, Contribution, Grade, InvalidTransition, Outcome, ScoreBreakdown};
+pub use rules::{Rules, RulesError, DEFAULT_RULES_TOML};
+pub use state::{Disqualification, Hit, LeadState};

@@ -88,6 +88,7 @@ signals! {
     // are sales feedback too, and must be ledger events like everything else.
     Disqualified => "disqualified", SalesFeedback;
     BantReported => "bant_reported", SalesFeedback;
+    EvangelistConfirmed => "evangelist_confirmed", SalesFeedback;
     ReviewPosted => "review_posted", Advocacy;
     ReferralMade => "referral_made", Advocacy;
     PromoterAnswer => "promoter_answer", Advocacy;
