@@ -1,1 +1,188 @@
-//! Provider adapters (skeleton).
+//! Provider adapters: verify what a provider sent, exactly per its signing scheme, and turn its
+//! payload into typed [`Event`]s. Pure and synchronous: no I/O, no clock (the time of the
+//! request is in [`Inbound::now`]). The HTTP edge does everything that touches the world
+//! (reading the request, the store, fetching an SNS certificate, answering).
+//!
+//! (Skeleton API: the providers work implements it; keep these names so the edge compiles.)
+
+use leadscore_scoring::{Event, Timestamp};
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+/// Which webhook route a request came in on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Channel {
+    Forms,
+    Chatbot,
+    Email,
+}
+
+impl Channel {
+    /// The `{source}` values this channel accepts, as in the README's table.
+    pub fn sources(self) -> &'static [&'static str] {
+        match self {
+            Channel::Forms => &[
+                "html", "json", "typeform", "webflow", "tally", "hubspot", "jotform", "segment",
+            ],
+            Channel::Chatbot => &["intercom", "drift", "crisp", "dialogflow", "json"],
+            Channel::Email => &[
+                "sendgrid",
+                "mailgun",
+                "mandrill",
+                "postmark",
+                "brevo",
+                "ses",
+                "mailchimp",
+                "json",
+            ],
+        }
+    }
+}
+
+/// One HTTP request as the adapters see it. Header names are lower-case.
+#[derive(Debug, Clone)]
+pub struct Inbound<'a> {
+    pub method: &'a str,
+    /// The full URL the provider called (some schemes sign it: Mandrill, Twilio-style).
+    pub url: &'a str,
+    pub headers: &'a [(String, String)],
+    pub body: &'a [u8],
+    pub client_ip: Option<IpAddr>,
+    pub now: Timestamp,
+}
+
+impl Inbound<'_> {
+    /// The first header of that (lower-case) name.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Secrets, tokens and public keys by source, from `LEADSCORE_SECRET_<SOURCE>`, plus the html
+/// source's allowed origins (`LEADSCORE_ALLOWED_ORIGINS`, comma-separated).
+#[derive(Debug, Clone, Default)]
+pub struct Secrets {
+    by_source: BTreeMap<String, String>,
+    pub allowed_origins: Vec<String>,
+}
+
+impl Secrets {
+    /// Reads the variables from an environment listing (e.g. `std::env::vars()`).
+    pub fn from_vars(vars: impl IntoIterator<Item = (String, String)>) -> Self {
+        let mut secrets = Secrets::default();
+        for (name, value) in vars {
+            if let Some(source) = name.strip_prefix("LEADSCORE_SECRET_") {
+                secrets.by_source.insert(source.to_ascii_lowercase(), value);
+            } else if name == "LEADSCORE_ALLOWED_ORIGINS" {
+                secrets.allowed_origins = value
+                    .split(',')
+                    .map(|o| o.trim().trim_end_matches('/').to_string())
+                    .filter(|o| !o.is_empty())
+                    .collect();
+            }
+        }
+        secrets
+    }
+
+    pub fn get(&self, source: &str) -> Option<&str> {
+        self.by_source.get(source).map(String::as_str)
+    }
+
+    /// The variable that configures `source`, for error messages.
+    pub fn variable(source: &str) -> String {
+        format!("LEADSCORE_SECRET_{}", source.to_ascii_uppercase())
+    }
+}
+
+/// The `[mapping]` section of the rules file: form fields, URLs, campaigns, chatbot phrases and
+/// tracked event names -> signals. (Skeleton.)
+#[derive(Debug, Clone, Default)]
+pub struct Mapping {}
+
+impl Mapping {
+    /// Reads `[mapping]` from the whole rules file (other sections belong to the scoring core).
+    pub fn from_rules_toml(_rules_toml: &str) -> Result<Self, AdapterError> {
+        Ok(Mapping {})
+    }
+}
+
+/// Everything an adapter may consult besides the request.
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a> {
+    pub secrets: &'a Secrets,
+    pub mapping: &'a Mapping,
+    /// SNS signing certificates (PEM) already fetched, by their `SigningCertURL`.
+    pub sns_certificates: &'a BTreeMap<String, Vec<u8>>,
+}
+
+/// A reply the provider expects instead of the usual webhook answer (URL checks, pings,
+/// Dialogflow's fulfillment response).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    pub status: u16,
+    pub content_type: &'static str,
+    pub body: Vec<u8>,
+}
+
+/// What a verified request carried.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Received {
+    pub events: Vec<Event>,
+    /// Items the request carried that map to no signal (delivered, processed, unknown types).
+    pub ignored: u32,
+    /// Set for handshakes and for providers that expect a specific answer body.
+    pub reply: Option<Reply>,
+    /// An SNS subscription to confirm by GET-ting this URL (already checked to be an
+    /// `https://sns.<region>.amazonaws.com/` URL).
+    pub confirm_subscription: Option<String>,
+}
+
+/// Why a request was refused. The edge maps each to one HTTP status.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AdapterError {
+    #[error("unknown source `{0}` for this route")]
+    UnknownSource(String),
+    /// No secret configured: every request is refused (401) and the message names the variable.
+    #[error("source `{source}` is not configured: set {variable}")]
+    NotConfigured { source: String, variable: String },
+    /// Missing or wrong signature, token or key (401).
+    #[error("{0}")]
+    Unauthorized(String),
+    /// A timestamped scheme outside +-5 minutes (401).
+    #[error("timestamp outside the allowed 5 minutes: {0}")]
+    Stale(String),
+    /// html source: an Origin not in LEADSCORE_ALLOWED_ORIGINS (403).
+    #[error("origin not allowed: {0}")]
+    OriginNotAllowed(String),
+    /// The body cannot be read (400); the message says what is wrong.
+    #[error("malformed body: {0}")]
+    Malformed(String),
+    /// Wrong Content-Type for this source (415).
+    #[error("unsupported content type: {0}")]
+    UnsupportedMediaType(String),
+    /// The request needs an SNS certificate not in the context: fetch it and call again.
+    #[error("SNS signing certificate needed: {0}")]
+    NeedCertificate(String),
+    /// The rules file's `[mapping]` section is invalid (at load time, not per request).
+    #[error("invalid [mapping] in the rules file: {0}")]
+    InvalidMapping(String),
+}
+
+/// Verifies and parses one request for `source` on `channel`.
+pub fn receive(
+    channel: Channel,
+    source: &str,
+    _inbound: &Inbound<'_>,
+    _ctx: &Context<'_>,
+) -> Result<Received, AdapterError> {
+    if !channel.sources().contains(&source) {
+        return Err(AdapterError::UnknownSource(source.to_string()));
+    }
+    Err(AdapterError::NotConfigured {
+        source: source.to_string(),
+        variable: Secrets::variable(source),
+    })
+}
