@@ -146,8 +146,8 @@ pub enum AdapterError {
     #[error("unknown source `{0}` for this route")]
     UnknownSource(String),
     /// No secret configured: every request is refused (401) and the message names the variable.
-    #[error("source `{source}` is not configured: set {variable}")]
-    NotConfigured { source: String, variable: String },
+    #[error("source `{name}` is not configured: set {variable}")]
+    NotConfigured { name: String, variable: String },
     /// Missing or wrong signature, token or key (401).
     #[error("{0}")]
     Unauthorized(String),
@@ -182,7 +182,7 @@ pub fn receive(
         return Err(AdapterError::UnknownSource(source.to_string()));
     }
     Err(AdapterError::NotConfigured {
-        source: source.to_string(),
+        name: source.to_string(),
         variable: Secrets::variable(source),
     })
 }
