@@ -20,4 +20,8 @@ impl Rules {
     pub fn default_rules() -> Rules {
         Rules {}
     }
+    /// Whether a BANT record meets the rules' completeness thresholds.
+    pub fn bant_complete(&self, _bant: &crate::Bant) -> bool {
+        false
+    }
 }
