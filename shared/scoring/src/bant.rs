@@ -63,36 +63,33 @@ impl BantUpdate {
 }
 
 impl Bant {
-    /// Records the answers of `update` made at `at`; later answers replace earlier ones.
+    /// Records the answers of `update` made at `at`. A later answer replaces an earlier one; an
+    /// answer older than the one on record (a late delivery) is ignored.
     pub fn record(&mut self, update: &BantUpdate, at: Timestamp) {
-        let answer = |v| BantAnswer {
-            value: v,
-            source: update.source,
+        fn set<T: Clone>(
+            slot: &mut Option<BantAnswer<T>>,
+            v: &Option<T>,
+            src: BantSource,
+            at: Timestamp,
+        ) {
+            if let Some(value) = v {
+                if slot.as_ref().is_none_or(|old| old.at <= at) {
+                    *slot = Some(BantAnswer {
+                        value: value.clone(),
+                        source: src,
+                        at,
+                    });
+                }
+            }
+        }
+        set(&mut self.budget, &update.budget, update.source, at);
+        set(&mut self.authority, &update.authority, update.source, at);
+        set(&mut self.need, &update.need, update.source, at);
+        set(
+            &mut self.timeline_months,
+            &update.timeline_months,
+            update.source,
             at,
-        };
-        if let Some(v) = update.budget {
-            self.budget = Some(answer(v));
-        }
-        if let Some(v) = &update.authority {
-            self.authority = Some(BantAnswer {
-                value: v.clone(),
-                source: update.source,
-                at,
-            });
-        }
-        if let Some(v) = &update.need {
-            self.need = Some(BantAnswer {
-                value: v.clone(),
-                source: update.source,
-                at,
-            });
-        }
-        if let Some(v) = update.timeline_months {
-            self.timeline_months = Some(BantAnswer {
-                value: v,
-                source: update.source,
-                at,
-            });
-        }
+        );
     }
 }

@@ -23,6 +23,9 @@ mod engine;
 mod rules;
 mod state;
 
-pub use engine::{apply, score, Contribution, Grade, InvalidTransition, Outcome, ScoreBreakdown};
-pub use rules::{Rules, RulesError, DEFAULT_RULES_TOML};
-pub use state::{Disqualification, Hit, LeadState};
+pub use engine::{
+    allowed_sales_signals, apply, score, Contribution, Grade, InvalidTransition, Outcome,
+    ScoreBreakdown,
+};
+pub use rules::{BantStatus, Rules, RulesError, DEFAULT_RULES_TOML, RULES_VERSION};
+pub use state::{Disqualification, Funnel, Hit, LatestGroup, LeadState};

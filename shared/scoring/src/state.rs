@@ -71,17 +71,50 @@ pub struct LeadState {
     pub requalify_after: Option<Timestamp>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disqualified: Option<Disqualification>,
+    /// The (time, event) of the profile answers in force: older events only fill gaps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile_as_of: Option<(Timestamp, EventId)>,
+    /// The events sharing the latest timestamp and the funnel from before them, so that a tie
+    /// is re-applied in event-id order whatever order it arrived in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latest: Option<LatestGroup>,
+}
+
+/// The part of a lead that events move, as opposed to what they accumulate (hits, ids).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Funnel {
+    pub stage: Stage,
+    pub stage_entered_at: Timestamp,
+    #[serde(default)]
+    pub stage_history: Vec<Transition>,
+    #[serde(default)]
+    pub pql: bool,
+    #[serde(default)]
+    pub profile: Profile,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile_as_of: Option<(Timestamp, EventId)>,
+    #[serde(default)]
+    pub bant: Bant,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requalify_after: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disqualified: Option<Disqualification>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LatestGroup {
+    pub at: Timestamp,
+    pub base: Funnel,
+    pub events: Vec<Event>,
 }
 
 impl LeadState {
-    /// A lead never seen before: a visitor if only an anonymous id is known, else a lead.
+    /// A lead never seen before, first seen at `at`. `apply` moves it to lead at once if the
+    /// identity has an email.
     /// `at` is when it was first seen (the first event's time).
     pub fn new(identity: &Identity, at: Timestamp) -> Self {
-        let stage = if identity.email.is_some() {
-            Stage::Lead
-        } else {
-            Stage::Visitor
-        };
+        // Everyone starts anonymous; being identified is the first recorded move (to lead).
+        let stage = Stage::Visitor;
         LeadState {
             id: identity.primary_lead_id(),
             email: identity.email.clone(),
@@ -98,7 +131,35 @@ impl LeadState {
             hits: Vec::new(),
             requalify_after: None,
             disqualified: None,
+            profile_as_of: None,
+            latest: None,
         }
+    }
+
+    pub(crate) fn funnel(&self) -> Funnel {
+        Funnel {
+            stage: self.stage,
+            stage_entered_at: self.stage_entered_at,
+            stage_history: self.stage_history.clone(),
+            pql: self.pql,
+            profile: self.profile.clone(),
+            profile_as_of: self.profile_as_of.clone(),
+            bant: self.bant.clone(),
+            requalify_after: self.requalify_after,
+            disqualified: self.disqualified.clone(),
+        }
+    }
+
+    pub(crate) fn set_funnel(&mut self, f: Funnel) {
+        self.stage = f.stage;
+        self.stage_entered_at = f.stage_entered_at;
+        self.stage_history = f.stage_history;
+        self.pql = f.pql;
+        self.profile = f.profile;
+        self.profile_as_of = f.profile_as_of;
+        self.bant = f.bant;
+        self.requalify_after = f.requalify_after;
+        self.disqualified = f.disqualified;
     }
 
     /// A fresh state for the lead an event names: the lead's own (email) id when it has one.
@@ -139,5 +200,7 @@ impl LeadState {
         self.profile = profile;
         self.first_seen = self.first_seen.min(visitor.first_seen);
         self.last_seen = self.last_seen.max(visitor.last_seen);
+        // The tie snapshot predates the absorbed history: start the next group afresh.
+        self.latest = None;
     }
 }
