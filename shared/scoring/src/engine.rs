@@ -131,6 +131,12 @@ pub fn apply(
     if let Some(anon) = &event.identity.anonymous_id {
         next.anonymous_ids.insert(anon.clone());
     }
+    if state.seen.is_empty() {
+        // A fresh state was dated by the event itself, perhaps from the future.
+        next.first_seen = at;
+        next.last_seen = at;
+        next.stage_entered_at = next.stage_entered_at.min(at);
+    }
     next.first_seen = next.first_seen.min(at);
     if !event.is_bot() {
         next.last_seen = next.last_seen.max(at);

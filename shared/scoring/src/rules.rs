@@ -757,6 +757,26 @@ impl Rules {
         }
     }
 
+    /// The cap on one signal's points, if any.
+    pub fn signal_cap(&self, signal: Signal) -> Option<i64> {
+        self.signals.get(&signal).and_then(|r| r.cap)
+    }
+
+    /// The group a signal's points belong to, if any.
+    pub fn signal_group(&self, signal: Signal) -> Option<&str> {
+        self.signals.get(&signal).and_then(|r| r.group.as_deref())
+    }
+
+    /// The cap on a group's points, if any.
+    pub fn group_cap(&self, group: &str) -> Option<i64> {
+        self.groups.get(group).and_then(|g| g.cap)
+    }
+
+    /// The cap on all behaviour points, if any.
+    pub fn engagement_cap(&self) -> Option<i64> {
+        self.engagement_cap
+    }
+
     /// Signals that flag a lead as product-qualified.
     pub fn pql_signals(&self) -> &BTreeSet<Signal> {
         &self.pql_signals
