@@ -3,7 +3,22 @@
 //! request is in [`Inbound::now`]). The HTTP edge does everything that touches the world
 //! (reading the request, the store, fetching an SNS certificate, answering).
 //!
-//! (Skeleton API: the providers work implements it; keep these names so the edge compiles.)
+//! Every source authenticates exactly per its provider's scheme (see README.md), answers its
+//! provider's handshakes with a [`Reply`], and maps what it carries to canonical signals with
+//! ids derived from the provider's own ids (`<source>:<id>`), so a redelivery yields the same
+//! ids and the store drops it as a duplicate.
+
+mod auth;
+mod chat;
+mod email;
+mod fields;
+mod forms;
+mod generic;
+mod mapping;
+mod sns;
+mod util;
+
+pub use mapping::Mapping;
 
 use leadscore_scoring::{Event, Timestamp};
 use std::collections::BTreeMap;
@@ -97,18 +112,6 @@ impl Secrets {
     }
 }
 
-/// The `[mapping]` section of the rules file: form fields, URLs, campaigns, chatbot phrases and
-/// tracked event names -> signals. (Skeleton.)
-#[derive(Debug, Clone, Default)]
-pub struct Mapping {}
-
-impl Mapping {
-    /// Reads `[mapping]` from the whole rules file (other sections belong to the scoring core).
-    pub fn from_rules_toml(_rules_toml: &str) -> Result<Self, AdapterError> {
-        Ok(Mapping {})
-    }
-}
-
 /// Everything an adapter may consult besides the request.
 #[derive(Debug, Clone, Copy)]
 pub struct Context<'a> {
@@ -175,14 +178,32 @@ pub enum AdapterError {
 pub fn receive(
     channel: Channel,
     source: &str,
-    _inbound: &Inbound<'_>,
-    _ctx: &Context<'_>,
+    inbound: &Inbound<'_>,
+    ctx: &Context<'_>,
 ) -> Result<Received, AdapterError> {
     if !channel.sources().contains(&source) {
         return Err(AdapterError::UnknownSource(source.to_string()));
     }
-    Err(AdapterError::NotConfigured {
-        name: source.to_string(),
-        variable: Secrets::variable(source),
-    })
+    match source {
+        "json" => generic::json(inbound, ctx),
+        "segment" => generic::segment(inbound, ctx),
+        "html" => forms::html(inbound, ctx),
+        "typeform" => forms::typeform(inbound, ctx),
+        "webflow" => forms::webflow(inbound, ctx),
+        "tally" => forms::tally(inbound, ctx),
+        "hubspot" => forms::hubspot(inbound, ctx),
+        "jotform" => forms::jotform(inbound, ctx),
+        "intercom" => chat::intercom(inbound, ctx),
+        "drift" => chat::drift(inbound, ctx),
+        "crisp" => chat::crisp(inbound, ctx),
+        "dialogflow" => chat::dialogflow(inbound, ctx),
+        "sendgrid" => email::sendgrid(inbound, ctx),
+        "mailgun" => email::mailgun(inbound, ctx),
+        "mandrill" => email::mandrill(inbound, ctx),
+        "postmark" => email::postmark(inbound, ctx),
+        "brevo" => email::brevo(inbound, ctx),
+        "ses" => sns::ses(inbound, ctx),
+        "mailchimp" => email::mailchimp(inbound, ctx),
+        other => Err(AdapterError::UnknownSource(other.to_string())),
+    }
 }

@@ -1,0 +1,423 @@
+//! The rules file's `[mapping]` section: which form fields, form names, chatbot phrases and
+//! tracked event names mean which signal, and how email clicks are judged to be bots.
+//!
+//! The defaults are the `[mapping]` section of `infra/rules.toml` (compiled in through
+//! `leadscore_scoring::DEFAULT_RULES_TOML`): one place to read them. A user's rules file
+//! overrides them key by key; what it leaves out keeps its default.
+
+use crate::util::normalize;
+use crate::AdapterError;
+use leadscore_scoring::{Signal, SignalKind, DEFAULT_RULES_TOML};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+/// A phrase as normalized words (`"Talk to sales"` -> `["talk", "to", "sales"]`).
+pub(crate) type Phrase = Vec<String>;
+
+/// What a recognised form field fills in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum FieldRole {
+    Email,
+    AnonymousId,
+    FirstName,
+    LastName,
+    JobTitle,
+    JobFunction,
+    Seniority,
+    Industry,
+    Company,
+    CompanySize,
+    Country,
+    Phone,
+    Budget,
+    Authority,
+    Need,
+    Timeline,
+    Campaign,
+    Url,
+    Asset,
+}
+
+impl FieldRole {
+    const ALL: &'static [(FieldRole, &'static str)] = &[
+        (FieldRole::Email, "email"),
+        (FieldRole::AnonymousId, "anonymous_id"),
+        (FieldRole::FirstName, "first_name"),
+        (FieldRole::LastName, "last_name"),
+        (FieldRole::JobTitle, "job_title"),
+        (FieldRole::JobFunction, "job_function"),
+        (FieldRole::Seniority, "seniority"),
+        (FieldRole::Industry, "industry"),
+        (FieldRole::Company, "company"),
+        (FieldRole::CompanySize, "company_size"),
+        (FieldRole::Country, "country"),
+        (FieldRole::Phone, "phone"),
+        (FieldRole::Budget, "budget"),
+        (FieldRole::Authority, "authority"),
+        (FieldRole::Need, "need"),
+        (FieldRole::Timeline, "timeline"),
+        (FieldRole::Campaign, "campaign"),
+        (FieldRole::Url, "url"),
+        (FieldRole::Asset, "asset"),
+    ];
+
+    fn from_key(key: &str) -> Option<FieldRole> {
+        Self::ALL.iter().find(|(_, k)| *k == key).map(|(r, _)| *r)
+    }
+}
+
+/// How email clicks and opens are judged to be a machine's (within one request).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct BotRules {
+    /// Lower-cased substrings of scanner user agents.
+    pub scanner_user_agents: Vec<String>,
+    /// Links hidden in emails that no person sees: any click on them (prefix match) is a bot.
+    pub honeypot_urls: Vec<String>,
+    /// A click or open this soon after the message was sent or delivered is a scanner.
+    pub seconds_after_delivery: u32,
+    /// Different links of one message clicked this close together in one delivery: a scanner.
+    pub burst_seconds: u32,
+}
+
+/// The `[mapping]` section of the rules file, validated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mapping {
+    pub(crate) fields: Vec<(FieldRole, Vec<Phrase>)>,
+    pub(crate) form_signals: Vec<(Signal, Vec<Phrase>)>,
+    pub(crate) chatbot: Vec<(Signal, Vec<Phrase>)>,
+    /// Normalized tracked event name -> signal.
+    pub(crate) events: BTreeMap<String, Signal>,
+    pub(crate) identify_signal: Option<Signal>,
+    pub(crate) page_signal: Option<Signal>,
+    /// Normalized names of honeypot fields in html forms.
+    pub(crate) honeypot_fields: Vec<String>,
+    pub(crate) bots: BotRules,
+}
+
+impl Default for Mapping {
+    /// The defaults documented in `infra/rules.toml`.
+    fn default() -> Self {
+        // The compiled-in file is checked by a test; an empty mapping is only a fallback.
+        Mapping::from_rules_toml(DEFAULT_RULES_TOML).unwrap_or_else(|_| Mapping::empty())
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMapping {
+    honeypot_fields: Option<Vec<String>>,
+    identify_signal: Option<String>,
+    page_signal: Option<String>,
+    #[serde(default)]
+    fields: BTreeMap<String, Vec<String>>,
+    #[serde(default)]
+    form_signals: BTreeMap<String, Vec<String>>,
+    #[serde(default)]
+    chatbot: BTreeMap<String, Vec<String>>,
+    #[serde(default)]
+    events: BTreeMap<String, String>,
+    #[serde(default)]
+    bots: RawBots,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBots {
+    scanner_user_agents: Option<Vec<String>>,
+    honeypot_urls: Option<Vec<String>>,
+    seconds_after_delivery: Option<u32>,
+    burst_seconds: Option<u32>,
+}
+
+fn invalid(msg: String) -> AdapterError {
+    AdapterError::InvalidMapping(msg)
+}
+
+fn raw_section(rules_toml: &str) -> Result<RawMapping, AdapterError> {
+    let doc: toml::Table = toml::from_str(rules_toml)
+        .map_err(|e| invalid(format!("the rules file is not valid TOML: {e}")))?;
+    match doc.get("mapping") {
+        None => Ok(RawMapping::default()),
+        Some(section) => section
+            .clone()
+            .try_into()
+            .map_err(|e: toml::de::Error| invalid(format!("mapping: {}", e.message().trim()))),
+    }
+}
+
+fn phrase(entry: &str, raw: &str) -> Result<Phrase, AdapterError> {
+    let words: Phrase = normalize(raw)
+        .split(' ')
+        .filter(|w| !w.is_empty())
+        .map(String::from)
+        .collect();
+    if words.is_empty() {
+        return Err(invalid(format!(
+            "{entry}: {raw:?} has no letters or digits"
+        )));
+    }
+    Ok(words)
+}
+
+fn phrases(entry: &str, raws: &[String]) -> Result<Vec<Phrase>, AdapterError> {
+    raws.iter().map(|r| phrase(entry, r)).collect()
+}
+
+/// A signal a webhook may record: sales feedback only comes from the qualification API.
+fn webhook_signal(entry: &str, name: &str) -> Result<Signal, AdapterError> {
+    let signal: Signal = name
+        .trim()
+        .parse()
+        .map_err(|_| invalid(format!("{entry}: unknown signal `{name}`")))?;
+    if signal.kind() == SignalKind::SalesFeedback {
+        return Err(invalid(format!(
+            "{entry}: `{name}` is sales feedback, which only the qualification API records"
+        )));
+    }
+    Ok(signal)
+}
+
+fn optional_signal(entry: &str, name: &str) -> Result<Option<Signal>, AdapterError> {
+    if name.trim().is_empty() {
+        Ok(None)
+    } else {
+        webhook_signal(entry, name).map(Some)
+    }
+}
+
+fn signal_table(
+    section: &str,
+    defaults: BTreeMap<String, Vec<String>>,
+    user: BTreeMap<String, Vec<String>>,
+) -> Result<Vec<(Signal, Vec<Phrase>)>, AdapterError> {
+    let mut merged = defaults;
+    merged.extend(user);
+    merged
+        .iter()
+        .map(|(name, list)| {
+            let entry = format!("mapping.{section}.{name}");
+            Ok((webhook_signal(&entry, name)?, phrases(&entry, list)?))
+        })
+        .collect()
+}
+
+impl Mapping {
+    /// Reads `[mapping]` from the whole rules file (other sections belong to the scoring core).
+    /// Keys it leaves out keep the defaults of `infra/rules.toml`.
+    pub fn from_rules_toml(rules_toml: &str) -> Result<Self, AdapterError> {
+        let defaults = raw_section(DEFAULT_RULES_TOML)?;
+        let user = raw_section(rules_toml)?;
+        Self::build(defaults, user)
+    }
+
+    fn empty() -> Self {
+        Mapping {
+            fields: Vec::new(),
+            form_signals: Vec::new(),
+            chatbot: Vec::new(),
+            events: BTreeMap::new(),
+            identify_signal: None,
+            page_signal: None,
+            honeypot_fields: Vec::new(),
+            bots: BotRules {
+                scanner_user_agents: Vec::new(),
+                honeypot_urls: Vec::new(),
+                seconds_after_delivery: 0,
+                burst_seconds: 0,
+            },
+        }
+    }
+
+    fn build(defaults: RawMapping, user: RawMapping) -> Result<Self, AdapterError> {
+        let mut field_lists = defaults.fields;
+        field_lists.extend(user.fields);
+        let mut fields = Vec::new();
+        for (key, list) in &field_lists {
+            let entry = format!("mapping.fields.{key}");
+            let role = FieldRole::from_key(key).ok_or_else(|| {
+                let known: Vec<&str> = FieldRole::ALL.iter().map(|(_, k)| *k).collect();
+                invalid(format!(
+                    "{entry}: unknown field, expected one of {}",
+                    known.join(", ")
+                ))
+            })?;
+            fields.push((role, phrases(&entry, list)?));
+        }
+        fields.sort_by_key(|(r, _)| *r);
+
+        let form_signals = signal_table("form_signals", defaults.form_signals, user.form_signals)?;
+        let chatbot = signal_table("chatbot", defaults.chatbot, user.chatbot)?;
+
+        let mut event_names = defaults.events;
+        event_names.extend(user.events);
+        let mut events = BTreeMap::new();
+        for (name, signal) in &event_names {
+            let entry = format!("mapping.events.{name:?}");
+            let key = normalize(name);
+            if key.is_empty() {
+                return Err(invalid(format!("{entry}: empty event name")));
+            }
+            events.insert(key, webhook_signal(&entry, signal)?);
+        }
+
+        let identify = user
+            .identify_signal
+            .or(defaults.identify_signal)
+            .unwrap_or_default();
+        let page = user
+            .page_signal
+            .or(defaults.page_signal)
+            .unwrap_or_default();
+        let honeypot_fields = user
+            .honeypot_fields
+            .or(defaults.honeypot_fields)
+            .unwrap_or_default()
+            .iter()
+            .map(|f| normalize(f))
+            .collect::<Vec<_>>();
+        if honeypot_fields.iter().any(String::is_empty) {
+            return Err(invalid(
+                "mapping.honeypot_fields: an empty field name".into(),
+            ));
+        }
+
+        let bots = RawBots {
+            scanner_user_agents: user
+                .bots
+                .scanner_user_agents
+                .or(defaults.bots.scanner_user_agents),
+            honeypot_urls: user.bots.honeypot_urls.or(defaults.bots.honeypot_urls),
+            seconds_after_delivery: user
+                .bots
+                .seconds_after_delivery
+                .or(defaults.bots.seconds_after_delivery),
+            burst_seconds: user.bots.burst_seconds.or(defaults.bots.burst_seconds),
+        };
+        let scanner_user_agents: Vec<String> = bots
+            .scanner_user_agents
+            .unwrap_or_default()
+            .iter()
+            .map(|s| s.trim().to_lowercase())
+            .collect();
+        if scanner_user_agents.iter().any(String::is_empty) {
+            return Err(invalid(
+                "mapping.bots.scanner_user_agents: an empty entry would match every user agent"
+                    .into(),
+            ));
+        }
+        let honeypot_urls = bots.honeypot_urls.unwrap_or_default();
+        if let Some(bad) = honeypot_urls
+            .iter()
+            .find(|u| !(u.starts_with("https://") || u.starts_with("http://")))
+        {
+            return Err(invalid(format!(
+                "mapping.bots.honeypot_urls: {bad:?} is not an http(s) URL"
+            )));
+        }
+
+        Ok(Mapping {
+            fields,
+            form_signals,
+            chatbot,
+            events,
+            identify_signal: optional_signal("mapping.identify_signal", &identify)?,
+            page_signal: optional_signal("mapping.page_signal", &page)?,
+            honeypot_fields,
+            bots: BotRules {
+                scanner_user_agents,
+                honeypot_urls,
+                seconds_after_delivery: bots.seconds_after_delivery.unwrap_or(0),
+                burst_seconds: bots.burst_seconds.unwrap_or(0),
+            },
+        })
+    }
+
+    /// The role of a form field, from its name or label: an exact name wins, then the longest
+    /// listed phrase found among its words.
+    pub(crate) fn field_role(&self, name: &str) -> Option<FieldRole> {
+        let norm = normalize(name);
+        let words: Vec<&str> = norm.split(' ').collect();
+        let mut best: Option<(usize, FieldRole)> = None;
+        for (role, list) in &self.fields {
+            for p in list {
+                let score = if p.join(" ") == norm {
+                    1000 + p.len()
+                } else if crate::util::contains_phrase(&words, p) {
+                    p.len()
+                } else {
+                    continue;
+                };
+                if best.is_none_or(|(s, _)| score > s) {
+                    best = Some((score, *role));
+                }
+            }
+        }
+        best.map(|(_, r)| r)
+    }
+
+    /// Signals whose phrases occur in `text` (already normalized).
+    pub(crate) fn phrase_signals(table: &[(Signal, Vec<Phrase>)], text: &str) -> Vec<Signal> {
+        let words: Vec<&str> = text.split(' ').collect();
+        table
+            .iter()
+            .filter(|(_, list)| list.iter().any(|p| crate::util::contains_phrase(&words, p)))
+            .map(|(s, _)| *s)
+            .collect()
+    }
+
+    /// The signal of a tracked event name (Segment / RudderStack `track`): the mapping, or a
+    /// canonical signal name as is.
+    pub(crate) fn event_signal(&self, name: &str) -> Option<Signal> {
+        let key = normalize(name);
+        self.events.get(&key).copied().or_else(|| {
+            key.replace(' ', "_")
+                .parse::<Signal>()
+                .ok()
+                .filter(|s| s.kind() != SignalKind::SalesFeedback)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_compiled_in_defaults_are_valid_and_complete() {
+        let m = Mapping::from_rules_toml(DEFAULT_RULES_TOML).unwrap();
+        assert!(!m.fields.is_empty() && !m.chatbot.is_empty() && !m.events.is_empty());
+        assert_eq!(m, Mapping::default());
+        assert!(m.bots.burst_seconds > 0);
+    }
+
+    #[test]
+    fn field_roles_prefer_exact_then_longest_phrase() {
+        let m = Mapping::default();
+        assert_eq!(m.field_role("Email Address"), Some(FieldRole::Email));
+        assert_eq!(m.field_role("company_size"), Some(FieldRole::CompanySize));
+        assert_eq!(
+            m.field_role("Company size (employees)"),
+            Some(FieldRole::CompanySize)
+        );
+        assert_eq!(m.field_role("Company"), Some(FieldRole::Company));
+        assert_eq!(m.field_role("favourite colour"), None);
+    }
+
+    #[test]
+    fn user_entries_override_defaults_key_by_key() {
+        let m = Mapping::from_rules_toml(
+            "version = 1\n[mapping.events]\n\"Webinar Attended\" = \"content_downloaded\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            m.event_signal("webinar_attended"),
+            Some(Signal::ContentDownloaded)
+        );
+        // defaults are still there
+        assert_eq!(
+            m.event_signal("Demo Requested"),
+            Some(Signal::DemoRequested)
+        );
+        assert_eq!(m.event_signal("deal_won"), None);
+    }
+}
