@@ -71,14 +71,16 @@ pub(crate) fn html(inbound: &Inbound<'_>, ctx: &Context<'_>) -> Result<Received,
         }
     }
     // No provider id: the same body within the same minute is the same submission (a double
-    // click, a browser retry).
-    let minute = (inbound.now.unix_seconds() / 60).to_string();
+    // click, a browser retry), dated at the start of that minute.
+    let minute = inbound.now.unix_seconds().div_euclid(60);
+    let minute_start = leadscore_scoring::Timestamp::from_unix_seconds(minute * 60);
+    let minute = minute.to_string();
     let body = String::from_utf8_lossy(inbound.body);
     form_events(
         Submission {
             source: "html",
             provider_id: digest(&[&body, &minute]),
-            occurred_at: inbound.now,
+            occurred_at: minute_start,
             form,
             fields,
             email: None,
