@@ -185,11 +185,21 @@ pub(crate) fn event_id(
     EventId::parse(&full).map_err(|e| AdapterError::Malformed(format!("event id `{full}`: {e}")))
 }
 
-/// Lower-case, accents folded, every run of non-alphanumerics turned into one space.
+/// Lower-case, accents folded, camelCase split, every run of non-alphanumerics turned into
+/// one space: "Company size (employees)" and "companySize" read "company size employees" and
+/// "company size".
 pub(crate) fn normalize(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut space = true;
-    for c in s.chars().flat_map(char::to_lowercase) {
+    let mut prev_lower = false;
+    for raw in s.chars() {
+        if raw.is_uppercase() && prev_lower && !space {
+            out.push(' ');
+        }
+        prev_lower = raw.is_lowercase() || raw.is_ascii_digit();
+        let Some(c) = raw.to_lowercase().next() else {
+            continue;
+        };
         let c = fold_accent(c);
         if c.is_alphanumeric() {
             out.push(c);
@@ -275,6 +285,8 @@ mod tests {
             "company size employees"
         );
         assert_eq!(normalize("l'équipe"), "l equipe");
+        assert_eq!(normalize("companySize"), "company size");
+        assert_eq!(normalize("ÉCHANTILLON"), "echantillon");
     }
 
     #[test]
