@@ -125,6 +125,20 @@ fn first_text(v: &Value, paths: &[&[&str]]) -> Option<String> {
     paths.iter().find_map(|p| text_at(v, p))
 }
 
+/// Topics where a contact gives (or changes) their details. Deletions, archives, tags and
+/// unsubscriptions are not email captures.
+const INTERCOM_CAPTURE_TOPICS: &[&str] = &[
+    "contact.created",
+    "contact.user.created",
+    "contact.lead.created",
+    "contact.signed_up",
+    "contact.lead.signed_up",
+    "contact.added_email",
+    "contact.lead.added_email",
+    "user.created",
+    "user.email.updated",
+];
+
 /// Intercom: `X-Hub-Signature: sha1=<hex HMAC-SHA1(client secret, body)>`.
 pub(crate) fn intercom(inbound: &Inbound<'_>, ctx: &Context<'_>) -> Result<Received, AdapterError> {
     require_post(inbound)?;
@@ -210,7 +224,7 @@ pub(crate) fn intercom(inbound: &Inbound<'_>, ctx: &Context<'_>) -> Result<Recei
             visitor,
             fields: Vec::new(),
         }
-    } else if topic.starts_with("contact.") || topic.starts_with("user.") {
+    } else if INTERCOM_CAPTURE_TOPICS.contains(&topic.as_str()) {
         // A contact gave (or changed) their details: an email capture.
         let mut fields = Vec::new();
         for key in ["email", "name", "phone"] {

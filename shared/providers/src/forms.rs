@@ -66,7 +66,8 @@ pub(crate) fn html(inbound: &Inbound<'_>, ctx: &Context<'_>) -> Result<Received,
     for (k, v) in pairs {
         if matches!(k.as_str(), "form_name" | "_form" | "form") {
             form = Some(v);
-        } else if !ctx.mapping.honeypot_fields.contains(&normalize(&k)) {
+        } else if !k.starts_with('_') {
+            // `_next`, `_subject`...: instructions to form backends, not answers.
             fields.push(Field::new(k, Value::String(v)));
         }
     }

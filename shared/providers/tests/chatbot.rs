@@ -221,3 +221,14 @@ fn chatbot_phrases_come_from_the_mapping() {
     );
     assert_eq!(ask("a demo please"), vec![Signal::ChatbotQuestion]);
 }
+
+#[test]
+fn intercom_deleted_contacts_are_not_captures() {
+    let body = String::from_utf8(fixture("intercom/contact_created.json"))
+        .unwrap()
+        .replace("contact.user.created", "contact.deleted");
+    let r = World::new()
+        .receive("intercom", &signed("intercom", body.as_bytes(), NOW))
+        .unwrap();
+    assert_eq!((r.events.len(), r.ignored), (0, 1));
+}
