@@ -1,0 +1,622 @@
+//! One conformance suite, run against both backends: the embedded redb store and DynamoDB
+//! (DynamoDB Local, started by the test command, which exports AWS_ENDPOINT_URL_DYNAMODB).
+
+use leadscore_scoring::*;
+use leadscore_store::*;
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+const T0: i64 = 1_761_955_200_000;
+const MINUTE: i64 = 60_000;
+
+fn t(minutes: i64) -> Timestamp {
+    Timestamp::from_millis(T0 + minutes * MINUTE)
+}
+
+fn email(s: &str) -> Email {
+    Email::parse(s).unwrap()
+}
+
+fn anon(s: &str) -> AnonymousId {
+    AnonymousId::parse(s).unwrap()
+}
+
+fn ev(id: &str, signal: Signal, at: Timestamp, e: Option<&str>, a: Option<&str>) -> Event {
+    let identity = Identity::new(e.map(email), a.map(anon)).unwrap();
+    Event::new(EventId::parse(id).unwrap(), signal, at, identity)
+}
+
+fn rules() -> Rules {
+    Rules::default_rules()
+}
+
+pub struct Fixture {
+    pub store: Arc<dyn LeadStore>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+async fn embedded() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Embedded::open(dir.path().join("data")).unwrap();
+    Fixture {
+        store: Arc::new(store),
+        _dir: Some(dir),
+    }
+}
+
+/// A fresh, uniquely named table in the DynamoDB Local the test command started.
+pub async fn dynamo_store() -> Dynamo {
+    assert!(
+        std::env::var("AWS_ENDPOINT_URL_DYNAMODB").is_ok(),
+        "AWS_ENDPOINT_URL_DYNAMODB is not set: run the suite with infra/scripts/test, which \
+         starts DynamoDB Local (or source infra/scripts/dynamodb-local.sh and run ddb_start)"
+    );
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let table = format!("conformance-{nanos}-{}", std::process::id());
+    let store = Dynamo::connect(DynamoConfig {
+        table,
+        ..DynamoConfig::from_env()
+    })
+    .await;
+    store.create_table().await.unwrap();
+    store
+}
+
+async fn dynamodb() -> Fixture {
+    Fixture {
+        store: Arc::new(dynamo_store().await),
+        _dir: None,
+    }
+}
+
+macro_rules! conformance {
+    ($backend:ident) => {
+        mod $backend {
+            conformance!(@tests $backend:
+                an_event_applied_twice_is_a_duplicate,
+                a_visitor_is_stitched_into_a_lead_once,
+                two_identified_leads_are_never_merged,
+                listing_pages_neither_skip_nor_repeat_under_concurrent_writes,
+                listing_filters_by_changed_since_and_orders_by_entry,
+                erasure_removes_ledger_and_aliases,
+                concurrent_deliveries_all_land_exactly_once,
+                sales_feedback_needs_a_known_lead_and_an_allowed_move,
+                bad_listing_inputs_are_refused,
+            );
+        }
+    };
+    (@tests $backend:ident: $($test:ident,)*) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $test() {
+                let fixture = super::$backend().await;
+                super::$test(fixture.store.as_ref()).await;
+            }
+        )*
+    };
+}
+
+conformance!(embedded);
+conformance!(dynamodb);
+
+async fn an_event_applied_twice_is_a_duplicate(store: &dyn LeadStore) {
+    let r = rules();
+    let e = ev(
+        "evt-1",
+        Signal::DemoRequested,
+        t(0),
+        Some("ada@acme.io"),
+        None,
+    );
+    let first = store.apply(&e, &r, t(1)).await.unwrap();
+    assert!(!first.duplicate);
+    assert_eq!(first.state.stage, Stage::Sql);
+    assert_eq!(first.transitions.len(), 2);
+    let before = store
+        .get(&LeadKey::Email(email("ADA@acme.io")))
+        .await
+        .unwrap()
+        .unwrap();
+
+    let second = store.apply(&e, &r, t(2)).await.unwrap();
+    assert!(second.duplicate);
+    assert!(second.transitions.is_empty());
+    let after = store
+        .get(&LeadKey::Id(first.lead_id.clone()))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        after, before,
+        "a duplicate changes nothing, version included"
+    );
+    assert_eq!(store.ledger(&first.lead_id).await.unwrap(), vec![e]);
+}
+
+async fn a_visitor_is_stitched_into_a_lead_once(store: &dyn LeadStore) {
+    let r = rules();
+    for i in 0..3 {
+        let visit = ev(
+            &format!("v{i}"),
+            Signal::SiteVisit,
+            t(i * 60),
+            None,
+            Some("anon-7"),
+        );
+        store.apply(&visit, &r, t(i * 60)).await.unwrap();
+    }
+    let visitor = store
+        .get(&LeadKey::Anonymous(anon("anon-7")))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(visitor.state.stage, Stage::Visitor);
+    let listed = store
+        .list_by_stage(Stage::Visitor, None, 10, None)
+        .await
+        .unwrap();
+    assert_eq!(listed.leads.len(), 1);
+
+    let form = ev(
+        "form-1",
+        Signal::FormSubmitted,
+        t(200),
+        Some("bo@acme.io"),
+        Some("anon-7"),
+    );
+    let applied = store.apply(&form, &r, t(200)).await.unwrap();
+    assert_eq!(applied.state.stage, Stage::Lead);
+    assert_eq!(applied.state.signal_counts()[&Signal::SiteVisit], 3);
+    assert_eq!(applied.state.first_seen, t(0));
+
+    // The anonymous id now finds the lead, and the visitor is no longer listed.
+    let by_anon = store
+        .get(&LeadKey::Anonymous(anon("anon-7")))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(by_anon.state.id, applied.lead_id);
+    assert!(store
+        .list_by_stage(Stage::Visitor, None, 10, None)
+        .await
+        .unwrap()
+        .leads
+        .is_empty());
+
+    // Once: the same pair again, or a later anonymous event, does not stitch again.
+    let form2 = ev(
+        "form-2",
+        Signal::FormSubmitted,
+        t(300),
+        Some("bo@acme.io"),
+        Some("anon-7"),
+    );
+    let again = store.apply(&form2, &r, t(300)).await.unwrap();
+    assert_eq!(again.state.signal_counts()[&Signal::SiteVisit], 3);
+    let later = ev("v9", Signal::SiteVisit, t(400), None, Some("anon-7"));
+    let landed = store.apply(&later, &r, t(400)).await.unwrap();
+    assert_eq!(landed.lead_id, applied.lead_id);
+    assert_eq!(landed.state.signal_counts()[&Signal::SiteVisit], 4);
+
+    let ledger = store.ledger(&applied.lead_id).await.unwrap();
+    let ids: Vec<&str> = ledger.iter().map(|e| e.id.as_str()).collect();
+    assert_eq!(ids, ["v0", "v1", "v2", "form-1", "form-2", "v9"]);
+}
+
+async fn two_identified_leads_are_never_merged(store: &dyn LeadStore) {
+    let r = rules();
+    let a = ev(
+        "a1",
+        Signal::ContentDownloaded,
+        t(0),
+        Some("cy@acme.io"),
+        Some("anon-shared"),
+    );
+    let lead_a = store.apply(&a, &r, t(0)).await.unwrap();
+    // Another person on the same browser (same anonymous id) with another email.
+    let b = ev(
+        "b1",
+        Signal::FormSubmitted,
+        t(10),
+        Some("di@acme.io"),
+        Some("anon-shared"),
+    );
+    let lead_b = store.apply(&b, &r, t(10)).await.unwrap();
+    assert_ne!(lead_a.lead_id, lead_b.lead_id);
+    assert!(!lead_b.state.has_seen(&EventId::parse("a1").unwrap()));
+    let a_now = store
+        .get(&LeadKey::Email(email("cy@acme.io")))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!a_now.state.has_seen(&EventId::parse("b1").unwrap()));
+    // The anonymous id keeps pointing at the lead it was first stitched into.
+    let by_anon = store
+        .get(&LeadKey::Anonymous(anon("anon-shared")))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(by_anon.state.id, lead_a.lead_id);
+}
+
+async fn listing_pages_neither_skip_nor_repeat_under_concurrent_writes(store: &dyn LeadStore) {
+    let r = rules();
+    let mut originals = BTreeSet::new();
+    for i in 0..30 {
+        let e = ev(
+            &format!("o{i}"),
+            Signal::FormSubmitted,
+            t(i),
+            Some(&format!("o{i}@acme.io")),
+            None,
+        );
+        originals.insert(store.apply(&e, &r, t(i)).await.unwrap().lead_id);
+    }
+    // Newcomers keep arriving while a sales tool pages through the listing.
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    let mut round = 0;
+    loop {
+        let page = store
+            .list_by_stage(Stage::Lead, None, 7, cursor.as_deref())
+            .await
+            .unwrap();
+        seen.extend(
+            page.leads
+                .iter()
+                .map(|l| (l.state.stage_entered_at, l.state.id.clone())),
+        );
+        let writes: Vec<_> = (0..3)
+            .map(|j| {
+                let n = round * 3 + j;
+                ev(
+                    &format!("n{n}"),
+                    Signal::FormSubmitted,
+                    t(1_000 + n),
+                    Some(&format!("n{n}@acme.io")),
+                    None,
+                )
+            })
+            .collect();
+        for w in &writes {
+            store.apply(w, &r, w.occurred_at).await.unwrap();
+        }
+        round += 1;
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+        assert!(round < 100, "the listing never ends");
+    }
+    let ids: Vec<&LeadId> = seen.iter().map(|(_, id)| id).collect();
+    let unique: BTreeSet<&LeadId> = ids.iter().copied().collect();
+    assert_eq!(unique.len(), ids.len(), "a lead was repeated");
+    for o in &originals {
+        assert!(unique.contains(o), "a lead was skipped");
+    }
+    let mut sorted = seen.clone();
+    sorted.sort();
+    assert_eq!(sorted, seen, "oldest stage entry first");
+}
+
+async fn listing_filters_by_changed_since_and_orders_by_entry(store: &dyn LeadStore) {
+    let r = rules();
+    for (i, who) in ["e1", "e2", "e3"].iter().enumerate() {
+        let e = ev(
+            who,
+            Signal::DemoRequested,
+            t(i as i64 * 10),
+            Some(&format!("{who}@acme.io")),
+            None,
+        );
+        store.apply(&e, &r, e.occurred_at).await.unwrap();
+    }
+    let page = store
+        .list_by_stage(Stage::Sql, Some(t(10)), 10, None)
+        .await
+        .unwrap();
+    let emails: Vec<String> = page
+        .leads
+        .iter()
+        .map(|l| l.state.email.as_ref().unwrap().as_str().to_string())
+        .collect();
+    assert_eq!(emails, ["e2@acme.io", "e3@acme.io"]);
+    assert!(page.next.is_none());
+    // A lead that moves on leaves the listing of its old stage.
+    let accept = ev(
+        "acc",
+        Signal::OpportunityOpened,
+        t(40),
+        Some("e2@acme.io"),
+        None,
+    );
+    store.apply(&accept, &r, t(40)).await.unwrap();
+    let page = store
+        .list_by_stage(Stage::Sql, None, 10, None)
+        .await
+        .unwrap();
+    assert_eq!(page.leads.len(), 2);
+    let opp = store
+        .list_by_stage(Stage::Opportunity, None, 10, None)
+        .await
+        .unwrap();
+    assert_eq!(opp.leads.len(), 1);
+    assert_eq!(opp.leads[0].state.stage_entered_at, t(40));
+}
+
+async fn erasure_removes_ledger_and_aliases(store: &dyn LeadStore) {
+    let r = rules();
+    store
+        .apply(
+            &ev("v1", Signal::SiteVisit, t(0), None, Some("anon-gdpr")),
+            &r,
+            t(0),
+        )
+        .await
+        .unwrap();
+    let lead = store
+        .apply(
+            &ev(
+                "f1",
+                Signal::DemoRequested,
+                t(5),
+                Some("gone@acme.io"),
+                Some("anon-gdpr"),
+            ),
+            &r,
+            t(5),
+        )
+        .await
+        .unwrap();
+    let other = store
+        .apply(
+            &ev(
+                "f2",
+                Signal::DemoRequested,
+                t(6),
+                Some("stays@acme.io"),
+                None,
+            ),
+            &r,
+            t(6),
+        )
+        .await
+        .unwrap();
+    assert!(store
+        .erase(&LeadKey::Email(email("gone@acme.io")))
+        .await
+        .unwrap());
+    assert!(store
+        .get(&LeadKey::Id(lead.lead_id.clone()))
+        .await
+        .unwrap()
+        .is_none());
+    assert!(store
+        .get(&LeadKey::Anonymous(anon("anon-gdpr")))
+        .await
+        .unwrap()
+        .is_none());
+    assert!(store.ledger(&lead.lead_id).await.unwrap().is_empty());
+    assert!(store
+        .ledger(&LeadId::for_visitor(&anon("anon-gdpr")))
+        .await
+        .unwrap()
+        .is_empty());
+    let sql = store
+        .list_by_stage(Stage::Sql, None, 10, None)
+        .await
+        .unwrap();
+    assert_eq!(sql.leads.len(), 1);
+    assert_eq!(sql.leads[0].state.id, other.lead_id);
+    assert!(!store
+        .erase(&LeadKey::Email(email("gone@acme.io")))
+        .await
+        .unwrap());
+    // The person can come back as a new lead.
+    let back = store
+        .apply(
+            &ev(
+                "f3",
+                Signal::FormSubmitted,
+                t(9),
+                Some("gone@acme.io"),
+                None,
+            ),
+            &r,
+            t(9),
+        )
+        .await
+        .unwrap();
+    assert_eq!(back.state.stage, Stage::Lead);
+    assert_eq!(store.ledger(&back.lead_id).await.unwrap().len(), 1);
+}
+
+async fn concurrent_deliveries_all_land_exactly_once(store: &dyn LeadStore) {
+    let r = Arc::new(rules());
+    let events: Vec<Event> = (0..64)
+        .map(|i| {
+            ev(
+                &format!("c{i:02}"),
+                Signal::ContentDownloaded,
+                t(i),
+                Some("busy@acme.io"),
+                None,
+            )
+        })
+        .collect();
+    // Every event twice, all at once.
+    let mut deliveries = Vec::new();
+    for e in events.iter().chain(events.iter()) {
+        deliveries.push(e.clone());
+    }
+    let store_ptr: &dyn LeadStore = store;
+    let results = futures_join(store_ptr, &deliveries, &r).await;
+    let accepted = results.iter().filter(|a| !a.duplicate).count();
+    assert_eq!(accepted, 64);
+
+    let lead = store
+        .get(&LeadKey::Email(email("busy@acme.io")))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(lead.state.seen.len(), 64);
+    assert_eq!(lead.state.signal_counts()[&Signal::ContentDownloaded], 64);
+    assert_eq!(store.ledger(&lead.state.id).await.unwrap().len(), 64);
+
+    // Exactly the aggregate of applying them one by one, in time order.
+    let mut expected = LeadState::for_event(&events[0]);
+    for e in &events {
+        expected = apply(&expected, e, &r, e.occurred_at).unwrap().state;
+    }
+    assert_eq!(lead.state.hits, expected.hits);
+    assert_eq!(lead.state.seen, expected.seen);
+    assert_eq!(lead.state.stage, expected.stage);
+    let now = t(1_000);
+    assert_eq!(score(&lead.state, &r, now), score(&expected, &r, now));
+}
+
+/// Applies every delivery concurrently (one task each) and collects the results.
+async fn futures_join(store: &dyn LeadStore, deliveries: &[Event], rules: &Rules) -> Vec<Applied> {
+    let now = t(100);
+    let tasks = deliveries.iter().map(|e| store.apply(e, rules, now));
+    let mut out = Vec::new();
+    for r in join_all(tasks).await {
+        out.push(r.unwrap());
+    }
+    out
+}
+
+/// A minimal join_all: polls every future concurrently on the current task.
+async fn join_all<F: std::future::Future>(futures: impl IntoIterator<Item = F>) -> Vec<F::Output> {
+    let mut set: Vec<std::pin::Pin<Box<F>>> = futures.into_iter().map(Box::pin).collect();
+    let mut results: Vec<Option<F::Output>> = (0..set.len()).map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (i, f) in set.iter_mut().enumerate() {
+            if results[i].is_none() {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => results[i] = Some(v),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    results.into_iter().map(|r| r.unwrap()).collect()
+}
+
+async fn sales_feedback_needs_a_known_lead_and_an_allowed_move(store: &dyn LeadStore) {
+    let r = rules();
+    let won = ev("won-1", Signal::DealWon, t(0), Some("nobody@acme.io"), None);
+    assert!(matches!(
+        store.apply(&won, &r, t(0)).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(store
+        .get(&LeadKey::Email(email("nobody@acme.io")))
+        .await
+        .unwrap()
+        .is_none());
+
+    let dl = ev(
+        "dl-1",
+        Signal::ContentDownloaded,
+        t(0),
+        Some("some@acme.io"),
+        None,
+    );
+    let lead = store.apply(&dl, &r, t(0)).await.unwrap();
+    let before = store
+        .get(&LeadKey::Id(lead.lead_id.clone()))
+        .await
+        .unwrap()
+        .unwrap();
+    let won = ev("won-2", Signal::DealWon, t(1), Some("some@acme.io"), None);
+    match store.apply(&won, &r, t(1)).await {
+        Err(StoreError::InvalidTransition(e)) => assert_eq!(e.current, Stage::Lead),
+        other => panic!("expected an invalid transition, got {other:?}"),
+    }
+    let after = store
+        .get(&LeadKey::Id(lead.lead_id.clone()))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(after, before, "nothing written");
+    assert_eq!(store.ledger(&lead.lead_id).await.unwrap().len(), 1);
+}
+
+async fn bad_listing_inputs_are_refused(store: &dyn LeadStore) {
+    for limit in [0, MAX_PAGE + 1] {
+        assert!(matches!(
+            store.list_by_stage(Stage::Sql, None, limit, None).await,
+            Err(StoreError::InvalidLimit(l)) if l == limit
+        ));
+    }
+    for cursor in ["", "garbage", "eyJzIjoic3FsIn0"] {
+        assert!(
+            matches!(
+                store
+                    .list_by_stage(Stage::Sql, None, 10, Some(cursor))
+                    .await,
+                Err(StoreError::InvalidCursor)
+            ),
+            "{cursor:?}"
+        );
+    }
+    // A cursor issued for another stage.
+    let r = rules();
+    for i in 0..3 {
+        let e = ev(
+            &format!("x{i}"),
+            Signal::FormSubmitted,
+            t(i),
+            Some(&format!("x{i}@acme.io")),
+            None,
+        );
+        store.apply(&e, &r, t(i)).await.unwrap();
+    }
+    let page = store
+        .list_by_stage(Stage::Lead, None, 1, None)
+        .await
+        .unwrap();
+    let cursor = page.next.unwrap();
+    assert!(matches!(
+        store
+            .list_by_stage(Stage::Mql, None, 1, Some(&cursor))
+            .await,
+        Err(StoreError::InvalidCursor)
+    ));
+}
+
+#[tokio::test]
+async fn the_embedded_store_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = rules();
+    let e = ev(
+        "keep",
+        Signal::DemoRequested,
+        t(0),
+        Some("durable@acme.io"),
+        None,
+    );
+    {
+        let store = Embedded::open(dir.path()).unwrap();
+        store.apply(&e, &r, t(0)).await.unwrap();
+    }
+    let store = Embedded::open(dir.path()).unwrap();
+    let lead = store
+        .get(&LeadKey::Email(email("durable@acme.io")))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(lead.state.stage, Stage::Sql);
+    assert!(store.apply(&e, &r, t(1)).await.unwrap().duplicate);
+}
