@@ -205,8 +205,10 @@ fn bot_verdicts(
         while start < clicks.len() {
             let mut end = start + 1;
             while end < clicks.len()
-                && items[clicks[end]].occurred_at.millis()
-                    - items[clicks[end - 1]].occurred_at.millis()
+                && items[clicks[end]]
+                    .occurred_at
+                    .millis()
+                    .saturating_sub(items[clicks[end - 1]].occurred_at.millis())
                     <= window
             {
                 end += 1;
@@ -216,8 +218,10 @@ fn bot_verdicts(
             links.sort();
             links.dedup();
             if links.len() >= 2 {
-                let span = items[cluster[cluster.len() - 1]].occurred_at.millis()
-                    - items[cluster[0]].occurred_at.millis();
+                let span = items[cluster[cluster.len() - 1]]
+                    .occurred_at
+                    .millis()
+                    .saturating_sub(items[cluster[0]].occurred_at.millis());
                 let reason = format!(
                     "burst: {} links of one message in {:.1} s",
                     links.len(),

@@ -2,6 +2,11 @@
 //! (SignatureVersion 1 = SHA1withRSA, 2 = SHA256withRSA) under a certificate served from an
 //! SNS host. Anyone can create an SNS topic and subscribe our URL, so a valid signature is
 //! not enough: the topic must be one of those listed in `LEADSCORE_SECRET_SES`.
+//!
+//! No 5-minute window here: SNS's scheme has none, and its retries keep the original
+//! `Timestamp` (for up to an hour by default), so a window would drop real deliveries. A
+//! replayed message carries the same `MessageId`, hence the same event id, and is dropped by
+//! the store.
 
 use crate::auth::unauthorized;
 use crate::email::{email_events, EmailItem, Mapped};
