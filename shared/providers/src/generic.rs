@@ -2,7 +2,7 @@
 //! RudderStack webhook destination (identify, track, page).
 
 use crate::auth::{check_authorization, check_hex, hmac_sha1, standard_webhooks};
-use crate::fields::{flatten_fields, read_fields};
+use crate::fields::{country_code, flatten_fields, read_fields};
 use crate::util::{
     at, event_id, parse_json, require_media_type, require_post, rfc3339, secret, text_at, JSON,
 };
@@ -92,8 +92,13 @@ fn json_event(i: usize, item: Value, signed_at: Timestamp) -> Result<Event, Adap
     };
     let mut attributes = raw.attributes;
     attributes.source.get_or_insert_with(|| "json".to_string());
+    let mut profile = raw.profile;
+    // "France" or "fr" become "FR", like form answers; unknown names are kept as sent.
+    if let Some(country) = profile.country.take() {
+        profile.country = Some(country_code(&country).unwrap_or(country));
+    }
     Ok(Event {
-        profile: raw.profile,
+        profile,
         attributes,
         bant: BantUpdate {
             source: BantSource::Form,

@@ -351,6 +351,7 @@ fn json_events_are_accepted_on_every_route() {
         .unwrap();
     let demo = &single.events[0];
     assert_eq!(demo.profile.company_size, Some(250));
+    assert_eq!(demo.profile.country.as_deref(), Some("FR"));
     assert_eq!(demo.attributes.campaign.as_deref(), Some("q4-webinar"));
     assert_eq!(
         demo.identity.anonymous_id.as_ref().unwrap().as_str(),
