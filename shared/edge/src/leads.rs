@@ -1,0 +1,385 @@
+//! The stage API: what sales tools poll (`GET /leads/{lead}`, `GET /leads?stage=..`) and where
+//! they send back what sales learned (`POST /leads/{lead}/qualification`), plus erasure.
+
+use crate::{action_name, header, json_response, ApiError, App, MAX_API_BODY};
+use lambda_http::{Body, Request, RequestExt, Response};
+use leadscore_scoring::{
+    score, Attributes, BantAnswer, BantSource, BantUpdate, Email, Event, EventId, Identity, LeadId,
+    LeadState, Rules, Signal, Stage, Timestamp,
+};
+use leadscore_store::{LeadKey, StoredLead, MAX_PAGE};
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+/// Default page size of the stage listing.
+pub const DEFAULT_LIMIT: u32 = 50;
+
+/// `Authorization: Bearer <key>`, compared in constant time with every configured key.
+fn authorize(app: &App, req: &Request) -> Result<(), ApiError> {
+    if app.api_keys.is_empty() {
+        return Err(ApiError::Unauthorized(
+            "the stage API is closed: no API keys configured (set LEADSCORE_API_KEYS)".into(),
+        ));
+    }
+    let given = header(req, "authorization")
+        .and_then(|h| {
+            h.strip_prefix("Bearer ")
+                .or_else(|| h.strip_prefix("bearer "))
+        })
+        .map(str::trim)
+        .ok_or_else(|| {
+            ApiError::Unauthorized("missing `Authorization: Bearer <API key>` header".into())
+        })?;
+    let mut ok = subtle::Choice::from(0);
+    for key in app.api_keys.iter() {
+        // Lengths differ for wrong keys; comparing digests keeps the time independent of them.
+        let a = Sha256::digest(key.as_bytes());
+        let b = Sha256::digest(given.as_bytes());
+        ok |= a.ct_eq(&b);
+    }
+    if bool::from(ok) {
+        Ok(())
+    } else {
+        Err(ApiError::Unauthorized("wrong API key".into()))
+    }
+}
+
+/// A lead named in a path: a lead id (`ld_...`) or an email address (URL-decoded already).
+fn lead_key(raw: &str) -> Result<LeadKey, ApiError> {
+    let raw = raw.trim();
+    if raw.starts_with("ld_") {
+        return LeadId::parse(raw)
+            .map(LeadKey::Id)
+            .map_err(|_| ApiError::BadRequest(format!("{raw:?} is not a lead id (ld_ + 32 hex)")));
+    }
+    if raw.contains('@') {
+        return Email::parse(raw)
+            .map(LeadKey::Email)
+            .map_err(|e| ApiError::BadRequest(format!("lead: {e}")));
+    }
+    Err(ApiError::BadRequest(
+        "lead must be a lead id (ld_...) or a URL-encoded email address".into(),
+    ))
+}
+
+fn bant_answer<T: serde::Serialize>(answer: &Option<BantAnswer<T>>, met: bool) -> Value {
+    match answer {
+        None => Value::Null,
+        Some(a) => json!({ "value": a.value, "source": a.source, "at": a.at, "met": met }),
+    }
+}
+
+/// The lead document of the stage API, scored as of `now`. Field names are a contract.
+pub fn lead_document(state: &LeadState, rules: &Rules, now: Timestamp) -> Value {
+    let breakdown = score(state, rules, now);
+    let status = rules.bant_status(&state.bant);
+    let signals: Map<String, Value> = state
+        .signal_counts()
+        .into_iter()
+        .map(|(s, n)| (s.as_str().to_string(), json!(n)))
+        .collect();
+    let history: Vec<Value> = state
+        .stage_history
+        .iter()
+        .map(|t| json!({ "from": t.from, "to": t.to, "at": t.at, "cause": t.cause }))
+        .collect();
+    json!({
+        "id": state.id,
+        "email": state.email.as_ref().map(Email::as_str),
+        "anonymous_ids": state.anonymous_ids,
+        "stage": state.stage,
+        "stage_entered_at": state.stage_entered_at,
+        "pql": state.pql,
+        "disqualified": state.disqualified,
+        "score": {
+            "fit": breakdown.fit,
+            "engagement": breakdown.engagement,
+            "total": breakdown.total,
+            "grade": breakdown.grade,
+            "as_of": now,
+        },
+        "explanation": breakdown.contributions,
+        "bant": {
+            "budget": bant_answer(&state.bant.budget, status.budget),
+            "authority": bant_answer(&state.bant.authority, status.authority),
+            "need": bant_answer(&state.bant.need, status.need),
+            "timeline": bant_answer(&state.bant.timeline_months, status.timeline),
+            "complete": status.complete(),
+        },
+        "stage_history": history,
+        "signals": signals,
+        "profile": state.profile,
+        "first_seen": state.first_seen,
+        "last_seen": state.last_seen,
+    })
+}
+
+fn etag(body: &str) -> String {
+    let digest = Sha256::digest(body.as_bytes());
+    format!("\"{}\"", hex::encode(&digest[..16]))
+}
+
+fn if_none_match(req: &Request, tag: &str) -> bool {
+    header(req, "if-none-match").is_some_and(|h| {
+        h.split(',')
+            .map(|t| t.trim().trim_start_matches("W/"))
+            .any(|t| t == "*" || t == tag)
+    })
+}
+
+pub(crate) async fn get(app: &App, req: &Request, lead: &str) -> Result<Response<Body>, ApiError> {
+    authorize(app, req)?;
+    let key = lead_key(lead)?;
+    let found = app.store.get(&key).await?;
+    let StoredLead { state, .. } =
+        found.ok_or_else(|| ApiError::NotFound("no such lead".into()))?;
+    let body = lead_document(&state, &app.rules, app.now()).to_string();
+    let tag = etag(&body);
+    let builder = Response::builder()
+        .header("etag", &tag)
+        .header("cache-control", "private, no-cache");
+    let response = if if_none_match(req, &tag) {
+        builder.status(304).body(Body::Empty)
+    } else {
+        builder
+            .status(200)
+            .header("content-type", "application/json")
+            .body(Body::from(body))
+    };
+    response.map_err(|e| ApiError::Internal(e.to_string()))
+}
+
+pub(crate) async fn list(app: &App, req: &Request) -> Result<Response<Body>, ApiError> {
+    authorize(app, req)?;
+    let query = req.query_string_parameters();
+    let mut stage = None;
+    let mut changed_since = None;
+    let mut limit = DEFAULT_LIMIT;
+    let mut cursor = None;
+    for (name, value) in query.iter() {
+        match name {
+            "stage" => {
+                stage = Some(
+                    value
+                        .parse::<Stage>()
+                        .map_err(|e| ApiError::BadRequest(e.to_string()))?,
+                )
+            }
+            "changed_since" => {
+                changed_since = Some(Timestamp::parse_rfc3339(value).map_err(|_| {
+                    ApiError::BadRequest(format!(
+                        "changed_since must be an RFC 3339 date-time such as \
+                         2026-11-22T10:00:00Z, not {value:?}"
+                    ))
+                })?)
+            }
+            "limit" => {
+                limit = value
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|n| (1..=MAX_PAGE).contains(n))
+                    .ok_or_else(|| {
+                        ApiError::BadRequest(format!(
+                            "limit must be a whole number from 1 to {MAX_PAGE}, not {value:?}"
+                        ))
+                    })?
+            }
+            "cursor" => cursor = Some(value.to_string()),
+            other => {
+                return Err(ApiError::BadRequest(format!(
+                    "unknown query parameter {other:?} (expected stage, changed_since, limit, \
+                     cursor)"
+                )))
+            }
+        }
+    }
+    let stage = stage.ok_or_else(|| {
+        ApiError::BadRequest("the stage query parameter is required, e.g. ?stage=sql".into())
+    })?;
+    let page = app
+        .store
+        .list_by_stage(stage, changed_since, limit, cursor.as_deref())
+        .await?;
+    let now = app.now();
+    let leads: Vec<Value> = page
+        .leads
+        .iter()
+        .map(|l| lead_document(&l.state, &app.rules, now))
+        .collect();
+    Ok(json_response(
+        200,
+        &json!({ "leads": leads, "next": page.next }),
+    ))
+}
+
+pub(crate) async fn erase(
+    app: &App,
+    req: &Request,
+    lead: &str,
+) -> Result<Response<Body>, ApiError> {
+    authorize(app, req)?;
+    let key = lead_key(lead)?;
+    if !app.store.erase(&key).await? {
+        return Err(ApiError::NotFound("no such lead".into()));
+    }
+    tracing::info!("lead erased");
+    Response::builder()
+        .status(204)
+        .body(Body::Empty)
+        .map_err(|e| ApiError::Internal(e.to_string()))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Qualification {
+    id: String,
+    action: String,
+    #[serde(default)]
+    reason: Option<String>,
+    /// Who decided, e.g. the rep's CRM user (never required).
+    #[serde(default)]
+    actor: Option<String>,
+    #[serde(default)]
+    bant: Option<BantBody>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BantBody {
+    budget: Option<u64>,
+    authority: Option<String>,
+    need: Option<String>,
+    /// Months until they intend to buy.
+    timeline: Option<u32>,
+}
+
+fn action_signal(action: &str) -> Result<Signal, ApiError> {
+    const ACTIONS: [Signal; 8] = [
+        Signal::SalesAccepted,
+        Signal::SalesRejected,
+        Signal::BantReported,
+        Signal::OpportunityOpened,
+        Signal::DealWon,
+        Signal::DealLost,
+        Signal::Disqualified,
+        Signal::EvangelistConfirmed,
+    ];
+    ACTIONS
+        .into_iter()
+        .find(|s| action_name(*s) == action)
+        .ok_or_else(|| {
+            ApiError::BadRequest(format!(
+                "unknown action {action:?}: expected one of accept, reject, bant, opportunity, \
+                 won, lost, disqualify, evangelist"
+            ))
+        })
+}
+
+pub(crate) async fn qualify(
+    app: &App,
+    req: &Request,
+    lead: &str,
+) -> Result<Response<Body>, ApiError> {
+    authorize(app, req)?;
+    let key = lead_key(lead)?;
+    let body: &[u8] = req.body().as_ref();
+    if body.len() > MAX_API_BODY {
+        return Err(ApiError::TooLarge {
+            limit: MAX_API_BODY,
+        });
+    }
+    let content_type = header(req, "content-type").unwrap_or_default();
+    if !content_type
+        .split(';')
+        .next()
+        .is_some_and(|ct| ct.trim().eq_ignore_ascii_case("application/json"))
+    {
+        return Err(ApiError::UnsupportedMediaType(format!(
+            "send the qualification as application/json, not {content_type:?}"
+        )));
+    }
+    let q: Qualification = serde_json::from_slice(body)
+        .map_err(|e| ApiError::BadRequest(format!("qualification body: {e}")))?;
+    let signal = action_signal(q.action.trim())?;
+    let reason = q
+        .reason
+        .map(|r| r.trim().to_string())
+        .filter(|r| !r.is_empty());
+    if reason.is_none()
+        && matches!(
+            signal,
+            Signal::SalesRejected | Signal::Disqualified | Signal::DealLost
+        )
+    {
+        return Err(ApiError::BadRequest(format!(
+            "{} moves the lead back: give a reason",
+            q.action.trim()
+        )));
+    }
+    let bant = match (&q.bant, signal) {
+        (None, Signal::BantReported) => {
+            return Err(ApiError::BadRequest(
+                "action bant needs a bant object with budget, authority, need or timeline".into(),
+            ))
+        }
+        (None, _) => BantUpdate::default(),
+        (Some(b), _) => BantUpdate {
+            budget: b.budget,
+            authority: b.authority.clone().filter(|s| !s.trim().is_empty()),
+            need: b.need.clone().filter(|s| !s.trim().is_empty()),
+            timeline_months: b.timeline,
+            source: BantSource::SalesCall,
+        },
+    };
+    if signal == Signal::BantReported && bant.is_empty() {
+        return Err(ApiError::BadRequest(
+            "bant needs at least one of budget, authority, need, timeline".into(),
+        ));
+    }
+
+    let found = app.store.get(&key).await?;
+    let StoredLead { state, .. } =
+        found.ok_or_else(|| ApiError::NotFound("no such lead".into()))?;
+    // Scoped to the lead: a client's ids need only be unique per lead.
+    let id = EventId::parse(&format!("qual:{}:{}", state.id, q.id.trim()))
+        .ok()
+        .filter(|_| !q.id.trim().is_empty() && q.id.trim().len() <= 200)
+        .ok_or_else(|| ApiError::BadRequest("id must be 1 to 200 printable characters".into()))?;
+    let identity = Identity::new(
+        state.email.clone(),
+        state.anonymous_ids.iter().next().cloned(),
+    )
+    .ok_or_else(|| ApiError::Internal("a stored lead without identity".into()))?;
+    let now = app.now();
+    let mut event = Event::new(id, signal, now, identity);
+    if state.email.is_some() {
+        // Sales act on the identified lead; the anonymous id is only its alias.
+        event.identity.anonymous_id = None;
+    }
+    event.bant = bant;
+    event.attributes = Attributes {
+        source: Some("sales".into()),
+        actor: Some(
+            q.actor
+                .map(|a| a.trim().to_string())
+                .filter(|a| !a.is_empty())
+                .unwrap_or_else(|| "sales".into()),
+        ),
+        reason,
+        ..Attributes::default()
+    };
+    let applied = app.store.apply(&event, &app.rules, now).await?;
+    tracing::info!(
+        lead = %applied.lead_id,
+        action = action_name(signal),
+        duplicate = applied.duplicate,
+        stage = %applied.state.stage,
+        "qualification"
+    );
+    Ok(json_response(
+        200,
+        &lead_document(&applied.state, &app.rules, now),
+    ))
+}

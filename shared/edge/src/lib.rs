@@ -1,0 +1,278 @@
+//! The HTTP edge: every route of template.yaml, answered by [`route`]. The four Lambda
+//! functions and `leadscore serve` all call this same code with API Gateway (payload 2.0)
+//! requests.
+//!
+//! The edge parses requests into typed values, asks the provider adapters to verify and read
+//! webhooks, applies events through the store, and maps every failure to HTTP once
+//! ([`ApiError`]). It never logs a raw email address.
+
+mod error;
+mod fetch;
+mod leads;
+mod limiter;
+pub mod logging;
+mod webhooks;
+
+pub use error::{action_name, ApiError, RETRY_AFTER_SECONDS};
+pub use fetch::{Fetch, HttpFetch};
+pub use leads::lead_document;
+
+use lambda_http::{Body, Request, RequestExt, Response};
+use leadscore_providers::{Channel, Mapping, Secrets};
+use leadscore_scoring::{Rules, Timestamp, DEFAULT_RULES_TOML};
+use leadscore_store::LeadStore;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+/// Webhook bodies above this are refused (413) before anything is read.
+pub const MAX_WEBHOOK_BODY: usize = 256 * 1024;
+/// Qualification bodies are small JSON documents.
+pub const MAX_API_BODY: usize = 64 * 1024;
+
+type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
+
+/// Everything a handler needs, built once per process (cold start) and shared.
+#[derive(Clone)]
+pub struct App {
+    pub(crate) store: Arc<dyn LeadStore>,
+    pub(crate) rules: Arc<Rules>,
+    pub(crate) mapping: Arc<Mapping>,
+    pub(crate) secrets: Arc<Secrets>,
+    pub(crate) api_keys: Arc<Vec<String>>,
+    pub(crate) fetch: Arc<dyn Fetch>,
+    pub(crate) certificates: Arc<Mutex<BTreeMap<String, Vec<u8>>>>,
+    pub(crate) limiter: Arc<limiter::RateLimiter>,
+    pub(crate) clock: Clock,
+}
+
+/// Why the app could not be configured (at start, never per request).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(pub String);
+
+impl App {
+    /// An app over `store`, with the rules file's text and the environment's variables
+    /// (`LEADSCORE_SECRET_<SOURCE>`, `LEADSCORE_ALLOWED_ORIGINS`, `LEADSCORE_API_KEYS`,
+    /// `LEADSCORE_HTML_RATE_LIMIT`).
+    pub fn new(
+        store: Arc<dyn LeadStore>,
+        rules_toml: &str,
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<App, ConfigError> {
+        let rules = Rules::from_toml_str(rules_toml).map_err(|e| ConfigError(e.to_string()))?;
+        let mapping =
+            Mapping::from_rules_toml(rules_toml).map_err(|e| ConfigError(e.to_string()))?;
+        let vars: Vec<(String, String)> = vars.into_iter().collect();
+        let secrets = Secrets::from_vars(vars.iter().cloned());
+        let var = |name: &str| vars.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
+        let api_keys: Vec<String> = var("LEADSCORE_API_KEYS")
+            .unwrap_or_default()
+            .split(',')
+            .map(|k| k.trim().to_string())
+            .filter(|k| !k.is_empty())
+            .collect();
+        let per_minute = match var("LEADSCORE_HTML_RATE_LIMIT") {
+            None => limiter::DEFAULT_PER_MINUTE,
+            Some(v) => v
+                .trim()
+                .parse::<u32>()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| {
+                    ConfigError(format!(
+                        "LEADSCORE_HTML_RATE_LIMIT must be a positive number of submissions per \
+                     minute per client IP, not {v:?}"
+                    ))
+                })?,
+        };
+        Ok(App {
+            store,
+            rules: Arc::new(rules),
+            mapping: Arc::new(mapping),
+            secrets: Arc::new(secrets),
+            api_keys: Arc::new(api_keys),
+            fetch: Arc::new(HttpFetch::default()),
+            certificates: Arc::new(Mutex::new(BTreeMap::new())),
+            limiter: Arc::new(limiter::RateLimiter::new(per_minute)),
+            clock: Arc::new(system_now),
+        })
+    }
+
+    /// The app from the process environment: rules from the file named by `LEADSCORE_RULES`,
+    /// or the shipped default.
+    pub fn from_env(store: Arc<dyn LeadStore>) -> Result<App, ConfigError> {
+        let rules = match std::env::var("LEADSCORE_RULES") {
+            Ok(path) if !path.trim().is_empty() => std::fs::read_to_string(&path)
+                .map_err(|e| ConfigError(format!("LEADSCORE_RULES={path}: {e}")))?,
+            _ => DEFAULT_RULES_TOML.to_string(),
+        };
+        App::new(store, &rules, std::env::vars())
+    }
+
+    /// Replaces the clock (tests).
+    pub fn with_clock(mut self, clock: impl Fn() -> Timestamp + Send + Sync + 'static) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// Replaces the HTTP client used for SNS certificates and subscription confirmations.
+    pub fn with_fetch(mut self, fetch: Arc<dyn Fetch>) -> Self {
+        self.fetch = fetch;
+        self
+    }
+
+    pub fn rules(&self) -> &Rules {
+        &self.rules
+    }
+
+    pub fn secrets(&self) -> &Secrets {
+        &self.secrets
+    }
+
+    /// Whether the stage API is open to anyone (it is not without keys).
+    pub fn has_api_keys(&self) -> bool {
+        !self.api_keys.is_empty()
+    }
+
+    pub(crate) fn now(&self) -> Timestamp {
+        (self.clock)()
+    }
+}
+
+fn system_now() -> Timestamp {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0);
+    Timestamp::from_millis(ms)
+}
+
+/// What a request asks for, parsed from its method and path.
+enum Route {
+    Webhook(Channel, String),
+    Lead(String),
+    Leads,
+    Qualification(String),
+}
+
+fn parse_route(path: &str) -> Option<Route> {
+    let segments: Vec<&str> = path.trim_end_matches('/').split('/').skip(1).collect();
+    let decode = |s: &str| {
+        percent_encoding::percent_decode_str(s)
+            .decode_utf8()
+            .map(|c| c.into_owned())
+            .unwrap_or_else(|_| s.to_string())
+    };
+    match segments.as_slice() {
+        ["webhooks", channel, source] => {
+            let channel = match *channel {
+                "forms" => Channel::Forms,
+                "chatbot" => Channel::Chatbot,
+                "email" => Channel::Email,
+                _ => return None,
+            };
+            Some(Route::Webhook(channel, decode(source)))
+        }
+        ["leads"] => Some(Route::Leads),
+        ["leads", lead] => Some(Route::Lead(decode(lead))),
+        ["leads", lead, "qualification"] => Some(Route::Qualification(decode(lead))),
+        _ => None,
+    }
+}
+
+/// Answers one API Gateway request. Never panics on request data; every failure becomes a
+/// JSON error with the right status.
+pub async fn route(app: &App, req: Request) -> Response<Body> {
+    let method = req.method().as_str().to_string();
+    let path = req.raw_http_path().to_string();
+    let path = if path.is_empty() {
+        req.uri().path().to_string()
+    } else {
+        path
+    };
+    let result = match parse_route(&path) {
+        None => Err(ApiError::NotFound(format!("no route for {method} {path}"))),
+        Some(Route::Webhook(channel, source)) => match method.as_str() {
+            "POST" => webhooks::receive(app, &req, channel, &source).await,
+            "GET" | "HEAD" if channel == Channel::Email => {
+                webhooks::receive(app, &req, channel, &source).await
+            }
+            _ => Err(ApiError::MethodNotAllowed(format!("{method} on {path}"))),
+        },
+        Some(Route::Leads) => match method.as_str() {
+            "GET" => leads::list(app, &req).await,
+            _ => Err(ApiError::MethodNotAllowed(format!("{method} on {path}"))),
+        },
+        Some(Route::Lead(lead)) => match method.as_str() {
+            "GET" => leads::get(app, &req, &lead).await,
+            "DELETE" => leads::erase(app, &req, &lead).await,
+            _ => Err(ApiError::MethodNotAllowed(format!("{method} on {path}"))),
+        },
+        Some(Route::Qualification(lead)) => match method.as_str() {
+            "POST" => leads::qualify(app, &req, &lead).await,
+            _ => Err(ApiError::MethodNotAllowed(format!("{method} on {path}"))),
+        },
+    };
+    let response = result.unwrap_or_else(|e| error_response(&e));
+    let status = response.status().as_u16();
+    if status >= 500 {
+        tracing::error!(%method, route = route_name(&path), status, "request failed");
+    } else {
+        tracing::info!(%method, route = route_name(&path), status, "answered");
+    }
+    response
+}
+
+/// The route template, for logs: never the raw path, which may hold an email.
+fn route_name(path: &str) -> &'static str {
+    match parse_route(path) {
+        Some(Route::Webhook(Channel::Forms, _)) => "/webhooks/forms/{source}",
+        Some(Route::Webhook(Channel::Chatbot, _)) => "/webhooks/chatbot/{source}",
+        Some(Route::Webhook(Channel::Email, _)) => "/webhooks/email/{source}",
+        Some(Route::Leads) => "/leads",
+        Some(Route::Lead(_)) => "/leads/{lead}",
+        Some(Route::Qualification(_)) => "/leads/{lead}/qualification",
+        None => "unrouted",
+    }
+}
+
+pub(crate) fn error_response(e: &ApiError) -> Response<Body> {
+    match e {
+        ApiError::Internal(cause) | ApiError::Unavailable(cause) => {
+            tracing::error!(code = e.code(), cause = %cause, "request failed");
+        }
+        _ => {}
+    }
+    let mut builder = Response::builder()
+        .status(e.status())
+        .header("content-type", "application/json");
+    if let Some(seconds) = e.retry_after() {
+        builder = builder.header("retry-after", seconds.to_string());
+    }
+    builder
+        .body(Body::from(e.body().to_string()))
+        .unwrap_or_else(|_| Response::new(Body::Empty))
+}
+
+pub(crate) fn json_response(status: u16, body: &serde_json::Value) -> Response<Body> {
+    Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .body(Body::from(body.to_string()))
+        .unwrap_or_else(|_| Response::new(Body::Empty))
+}
+
+/// The first value of a header, if it is valid text.
+pub(crate) fn header<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
+    req.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+/// The caller's IP as API Gateway saw it.
+pub(crate) fn client_ip(req: &Request) -> Option<std::net::IpAddr> {
+    match req.request_context_ref() {
+        Some(lambda_http::request::RequestContext::ApiGatewayV2(ctx)) => {
+            ctx.http.source_ip.as_deref().and_then(|ip| ip.parse().ok())
+        }
+        _ => None,
+    }
+}
