@@ -6,6 +6,7 @@ pub mod banner;
 pub mod dynamodb;
 pub mod openapi;
 pub mod routes;
+pub mod serve;
 pub mod server;
 pub mod sign;
 pub mod table;

@@ -6,6 +6,11 @@ use leadscore::{dynamodb, sign, table::TableDefinition};
 
 const USAGE: &str = "\
 usage:
+  leadscore serve [--addr 127.0.0.1:3000] [--data ./.leadscore] [--rules infra/rules.toml]
+      Serves every route of template.yaml through the Lambda handlers, with the durable
+      embedded store in --data. Secrets and API keys come from the environment
+      (LEADSCORE_SECRET_<SOURCE>, LEADSCORE_API_KEYS, LEADSCORE_ALLOWED_ORIGINS).
+
   leadscore sign [--source json] [--secret whsec_...] [--id ID] [--timestamp UNIX]
                  [--url URL] FILE
       Prints the Standard Webhooks headers for FILE and a curl line that sends it.
@@ -19,6 +24,7 @@ usage:
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
+        Some("serve") => cmd_serve(&args[1..]),
         Some("sign") => cmd_sign(&args[1..]),
         Some("dynamodb") => match args.get(1).map(String::as_str) {
             Some("create-table") => cmd_create_table(&args[2..]),
@@ -81,6 +87,25 @@ impl Args {
             .find(|(n, _)| n == name)
             .map(|(_, v)| v.as_str())
     }
+}
+
+fn cmd_serve(args: &[String]) -> Result<(), String> {
+    let args = Args::parse(args, &["addr", "data", "rules"])?;
+    if !args.positional.is_empty() {
+        return Err(format!("serve takes no FILE\n{USAGE}"));
+    }
+    let addr = args.get("addr").unwrap_or("127.0.0.1:3000");
+    let addr = addr
+        .parse()
+        .map_err(|_| format!("--addr must be host:port such as 127.0.0.1:3000, not `{addr}`"))?;
+    let options = leadscore::serve::ServeOptions {
+        addr,
+        data: args.get("data").unwrap_or("./.leadscore").into(),
+        rules: args.get("rules").map(Into::into),
+    };
+    leadscore_edge::logging::init();
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+    runtime.block_on(leadscore::serve::run(options))
 }
 
 fn cmd_sign(args: &[String]) -> Result<(), String> {

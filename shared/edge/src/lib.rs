@@ -180,6 +180,61 @@ fn parse_route(path: &str) -> Option<Route> {
     }
 }
 
+/// The four Lambda functions of template.yaml, each answering only its own routes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Function {
+    FormSubmission,
+    ChatbotMessage,
+    NewsletterClick,
+    StageQuery,
+}
+
+impl Function {
+    fn serves(self, route: &Route) -> bool {
+        matches!(
+            (self, route),
+            (Function::FormSubmission, Route::Webhook(Channel::Forms, _))
+                | (
+                    Function::ChatbotMessage,
+                    Route::Webhook(Channel::Chatbot, _)
+                )
+                | (Function::NewsletterClick, Route::Webhook(Channel::Email, _))
+                | (
+                    Function::StageQuery,
+                    Route::Lead(_) | Route::Leads | Route::Qualification(_)
+                )
+        )
+    }
+}
+
+/// A function's main: logs, the DynamoDB store and the app built once per cold start, then
+/// the Lambda runtime loop answering `function`'s routes.
+pub async fn run_lambda(function: Function) -> Result<(), lambda_http::Error> {
+    logging::init();
+    let store = Arc::new(leadscore_store::Dynamo::from_env().await);
+    let app = App::from_env(store)?;
+    tracing::info!(?function, "cold start");
+    lambda_http::run(lambda_http::service_fn(move |req: Request| {
+        let app = app.clone();
+        async move { Ok::<_, std::convert::Infallible>(route_for(&app, function, req).await) }
+    }))
+    .await
+}
+
+/// Like [`route`], for one function: another function's route is not found here (API
+/// Gateway never sends one; this keeps each function to its least-privilege role).
+pub async fn route_for(app: &App, function: Function, req: Request) -> Response<Body> {
+    let path = req.raw_http_path().to_string();
+    match parse_route(&path) {
+        Some(r) if function.serves(&r) => route(app, req).await,
+        _ => error_response(&ApiError::NotFound(format!(
+            "{function:?} does not serve {} {}",
+            req.method(),
+            route_name(&path)
+        ))),
+    }
+}
+
 /// Answers one API Gateway request. Never panics on request data; every failure becomes a
 /// JSON error with the right status.
 pub async fn route(app: &App, req: Request) -> Response<Body> {

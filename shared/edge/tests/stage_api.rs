@@ -551,3 +551,29 @@ async fn unknown_routes_and_methods() {
         assert!(answer.json()["error"]["code"].is_string());
     }
 }
+
+#[tokio::test]
+async fn each_function_answers_only_its_routes() {
+    use leadscore_edge::{route_for, Function};
+    let t = app();
+    let auth = bearer();
+    let get_lead = || {
+        request(
+            "GET",
+            "/leads/ada%40acme.io",
+            "",
+            &[("authorization", &auth)],
+            b"",
+        )
+    };
+    let answer = route_for(&t.app, Function::FormSubmission, get_lead()).await;
+    assert_eq!(answer.status().as_u16(), 404);
+    let answer = route_for(&t.app, Function::StageQuery, get_lead()).await;
+    assert_eq!(answer.status().as_u16(), 404, "unknown lead, but routed");
+    let webhook = json_webhook("forms", &event_json("e1", "form_submitted", "ada@acme.io"));
+    let answer = route_for(&t.app, Function::NewsletterClick, webhook).await;
+    assert_eq!(answer.status().as_u16(), 404);
+    let webhook = json_webhook("forms", &event_json("e1", "form_submitted", "ada@acme.io"));
+    let answer = route_for(&t.app, Function::FormSubmission, webhook).await;
+    assert_eq!(answer.status().as_u16(), 200);
+}

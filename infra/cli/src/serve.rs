@@ -1,0 +1,87 @@
+//! `leadscore serve`: every route of template.yaml on one machine, answered by the same
+//! `leadscore_edge::route` the Lambda functions run, over the durable embedded store.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use leadscore_edge::App;
+use leadscore_store::{Embedded, LeadStore};
+
+use crate::routes::template_routes;
+use crate::server::{self, Handler};
+
+/// The template the binary was built with: the local route table is the deployed one.
+pub const TEMPLATE: &str = include_str!("../../../template.yaml");
+
+/// Where `serve` reads its rules when `--rules` is not given: the shipped file, or the same
+/// default compiled in when run outside the repository.
+pub const DEFAULT_RULES_PATH: &str = "infra/rules.toml";
+
+/// (method, path template) of every route of the template.
+pub fn local_routes() -> Result<Vec<(String, String)>, String> {
+    let routes = template_routes(TEMPLATE).map_err(|e| e.to_string())?;
+    Ok(routes.into_iter().map(|r| (r.method, r.path)).collect())
+}
+
+/// The rules text and where it came from.
+pub fn read_rules(path: Option<&Path>) -> Result<(String, String), String> {
+    match path {
+        Some(p) => std::fs::read_to_string(p)
+            .map(|text| (text, p.display().to_string()))
+            .map_err(|e| format!("--rules {}: {e}", p.display())),
+        None => match std::fs::read_to_string(DEFAULT_RULES_PATH) {
+            Ok(text) => Ok((text, DEFAULT_RULES_PATH.to_string())),
+            Err(_) => Ok((
+                leadscore_scoring::DEFAULT_RULES_TOML.to_string(),
+                "the built-in default (infra/rules.toml)".to_string(),
+            )),
+        },
+    }
+}
+
+/// The local app: embedded store in `data`, rules text, variables (secrets, API keys).
+pub fn build(
+    data: &Path,
+    rules_toml: &str,
+    vars: Vec<(String, String)>,
+) -> Result<axum::Router, String> {
+    let store: Arc<dyn LeadStore> =
+        Arc::new(Embedded::open(data).map_err(|e| format!("--data {}: {e}", data.display()))?);
+    let app = App::new(store, rules_toml, vars).map_err(|e| e.to_string())?;
+    let handler: Handler = Arc::new(move |req| {
+        let app = app.clone();
+        Box::pin(async move { leadscore_edge::route(&app, req).await })
+    });
+    Ok(server::app(local_routes()?, handler))
+}
+
+pub struct ServeOptions {
+    pub addr: SocketAddr,
+    pub data: PathBuf,
+    pub rules: Option<PathBuf>,
+}
+
+/// Binds, prints the banner, serves until stopped.
+pub async fn run(options: ServeOptions) -> Result<(), String> {
+    let (rules, rules_from) = read_rules(options.rules.as_deref())?;
+    let vars: Vec<(String, String)> = std::env::vars().collect();
+    let router = build(&options.data, &rules, vars.clone())?;
+    let listener = tokio::net::TcpListener::bind(options.addr)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", options.addr))?;
+    let local = listener.local_addr().map_err(|e| e.to_string())?;
+    let env = move |name: &str| vars.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
+    let banner = crate::banner::Banner {
+        base_url: &format!("http://{local}"),
+        data_dir: &options.data.display().to_string(),
+        rules: &rules_from,
+        env: &env,
+        now: time::OffsetDateTime::now_utc().unix_timestamp(),
+        event_file: "first-event.json",
+    };
+    println!("{}", banner.render());
+    server::serve(listener, router)
+        .await
+        .map_err(|e| e.to_string())
+}
