@@ -67,7 +67,7 @@ fn the_webhook_answer_and_error_shapes() {
         let ok = json!({"accepted": 2, "duplicates": 1, "ignored": 0});
         assert_eq!(errors("POST", route, 200, &ok), Vec::<String>::new());
         assert_eq!(errors("POST", route, 200, &json!({"accepted": 2})).len(), 2);
-        let err = json!({"error": "webhook-signature does not match"});
+        let err = json!({"error": {"code": "unauthorized", "message": "webhook-signature does not match"}});
         assert_eq!(errors("POST", route, 401, &err), Vec::<String>::new());
     }
 }
