@@ -386,9 +386,10 @@ fn sign(source: &str, body: &[u8], signed_at: i64, good: bool) -> Request {
         }
         "mailgun" => {
             // The signature travels inside the body.
+            // Only an object can carry the signature (property tests send anything).
             let mut doc: serde_json::Value = match serde_json::from_slice(body) {
-                Ok(doc) => doc,
-                Err(_) => return Request::post(url, json, body_vec),
+                Ok(doc @ serde_json::Value::Object(_)) => doc,
+                _ => return Request::post(url, json, body_vec),
             };
             let token = format!("token{signed_at}abcdef0123456789abcdef0123456789");
             let sig = hex::encode(hmac256(
