@@ -150,15 +150,17 @@ impl Dynamo {
         std::mem::take(&mut *usage)
     }
 
-    fn count(&self, consumed: &[ConsumedCapacity]) {
+    /// Counts one request and the capacity it consumed. DynamoDB (and DynamoDB Local) often
+    /// report only the total `CapacityUnits`: it is read or write by the kind of request.
+    fn count(&self, consumed: &[ConsumedCapacity], write: bool) {
         let mut usage = self.usage.lock().unwrap_or_else(|p| p.into_inner());
         usage.requests += 1;
         for c in consumed {
-            usage.read_units += c.read_capacity_units().unwrap_or(0.0);
-            usage.write_units += c.write_capacity_units().unwrap_or(0.0);
-            if c.read_capacity_units().is_none() && c.write_capacity_units().is_none() {
-                // Some responses report only the total.
-                usage.write_units += c.capacity_units().unwrap_or(0.0);
+            let total = c.capacity_units().unwrap_or(0.0);
+            if write {
+                usage.write_units += c.write_capacity_units().unwrap_or(total);
+            } else {
+                usage.read_units += c.read_capacity_units().unwrap_or(total);
             }
         }
     }
@@ -199,6 +201,7 @@ impl Dynamo {
                     .cloned()
                     .collect::<Vec<_>>()
                     .as_slice(),
+                false,
             );
             items.extend(out.items().iter().cloned());
             match out.last_evaluated_key() {
@@ -286,6 +289,7 @@ impl Backend for Dynamo {
                 .cloned()
                 .collect::<Vec<_>>()
                 .as_slice(),
+            false,
         );
         match out.items().first().and_then(|item| attr(item, "head")) {
             Some(head) => decode(head.as_bytes()).map(Some),
@@ -314,6 +318,7 @@ impl Backend for Dynamo {
                             .cloned()
                             .collect::<Vec<_>>()
                             .as_slice(),
+                        true,
                     );
                     Ok(())
                 }
@@ -358,7 +363,7 @@ impl Backend for Dynamo {
             .await;
         match out {
             Ok(o) => {
-                self.count(o.consumed_capacity());
+                self.count(o.consumed_capacity(), true);
                 Ok(())
             }
             Err(e) => {
@@ -447,6 +452,7 @@ impl LeadStore for Dynamo {
                     .cloned()
                     .collect::<Vec<_>>()
                     .as_slice(),
+                false,
             );
             let keys: Vec<String> = out
                 .items()
@@ -547,6 +553,7 @@ impl LeadStore for Dynamo {
                     .cloned()
                     .collect::<Vec<_>>()
                     .as_slice(),
+                true,
             ),
             Err(e) => {
                 self.count_failed();
@@ -604,7 +611,7 @@ impl LeadStore for Dynamo {
                         return Err(sdk_error(e));
                     }
                 };
-                self.count(out.consumed_capacity());
+                self.count(out.consumed_capacity(), true);
                 pending = out
                     .unprocessed_items()
                     .and_then(|m| m.get(&self.table))
