@@ -40,6 +40,9 @@ pub struct DynamoConfig {
     pub operation_timeout: Duration,
     /// SDK attempts per request (throttling and network errors are retried by the SDK).
     pub max_attempts: u32,
+    /// An endpoint for this store only; `None` follows the SDK's configuration
+    /// (`AWS_ENDPOINT_URL_DYNAMODB`, then AWS's own).
+    pub endpoint: Option<String>,
 }
 
 impl DynamoConfig {
@@ -49,6 +52,7 @@ impl DynamoConfig {
             table: std::env::var("LEADSCORE_TABLE").unwrap_or_else(|_| "leadscore".to_string()),
             operation_timeout: Duration::from_secs(10),
             max_attempts: 3,
+            endpoint: None,
         }
     }
 }
@@ -117,7 +121,11 @@ impl Dynamo {
     }
 
     pub async fn connect(config: DynamoConfig) -> Self {
-        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+        if let Some(endpoint) = &config.endpoint {
+            loader = loader.endpoint_url(endpoint);
+        }
+        let sdk = loader
             .timeout_config(
                 aws_config::timeout::TimeoutConfig::builder()
                     .operation_timeout(config.operation_timeout)
