@@ -43,9 +43,11 @@ fn start(jar: &str, db: &std::path::Path, port: u16) -> Local {
         .stderr(Stdio::null())
         .spawn()
         .expect("java (17+) must be on PATH");
+    // Owned at once, so a start that times out still kills the process.
+    let local = Local(child);
     for _ in 0..200 {
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return Local(child);
+            return local;
         }
         std::thread::sleep(Duration::from_millis(100));
     }
