@@ -22,7 +22,8 @@ pub const JSON_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 pub const HONEYPOT_URL: &str = "https://example.com/hp/";
 
 pub fn fixture(path: &str) -> Vec<u8> {
-    let full = format!("{}/tests/fixtures/{path}", env!("CARGO_MANIFEST_DIR"));
+    // The repository's tests/fixtures: real provider payloads, shared by every crate's tests.
+    let full = format!("{}/../../tests/fixtures/{path}", env!("CARGO_MANIFEST_DIR"));
     std::fs::read(&full).unwrap_or_else(|e| panic!("fixture {full}: {e}"))
 }
 
