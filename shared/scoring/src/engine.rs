@@ -207,10 +207,13 @@ fn insert_hit(state: &mut LeadState, event: &Event, rules: &Rules) {
     let pos = state.hits.partition_point(|h| h < &hit);
     state.hits.insert(pos, hit.clone());
 
+    let window = rules.burst_window_ms;
+    if rules.click_without_open {
+        judge_unopened_clicks(state, &hit, window);
+    }
     let (Signal::EmailClicked, Some(message)) = (hit.signal, &hit.message_id) else {
         return;
     };
-    let window = rules.burst_window_ms;
     let burst: Vec<usize> = state
         .hits
         .iter()
@@ -233,6 +236,43 @@ fn insert_hit(state: &mut LeadState, event: &Event, rules: &Rules) {
                 state.hits[i].bot = Some(reason.clone());
             }
         }
+    }
+}
+
+const CLICK_WITHOUT_OPEN: &str = "click without open";
+
+/// `[bots] click_without_open`: a click on a message never opened is a scanner's, until an
+/// open of that message arrives (opens and clicks are often delivered out of order).
+fn judge_unopened_clicks(state: &mut LeadState, new: &Hit, window: i64) {
+    let Some(message) = &new.message_id else {
+        return;
+    };
+    let same = |h: &Hit| h.message_id.as_ref() == Some(message);
+    match new.signal {
+        Signal::EmailClicked => {
+            let opened = state.hits.iter().any(|h| {
+                h.signal == Signal::EmailOpened
+                    && same(h)
+                    && h.at.millis() <= new.at.millis() + window
+            });
+            if !opened {
+                if let Some(h) = state.hits.iter_mut().find(|h| h.event == new.event) {
+                    h.bot.get_or_insert_with(|| CLICK_WITHOUT_OPEN.to_string());
+                }
+            }
+        }
+        Signal::EmailOpened => {
+            for h in state.hits.iter_mut() {
+                if h.signal == Signal::EmailClicked
+                    && same(h)
+                    && h.at.millis() + window >= new.at.millis()
+                    && h.bot.as_deref() == Some(CLICK_WITHOUT_OPEN)
+                {
+                    h.bot = None;
+                }
+            }
+        }
+        _ => {}
     }
 }
 

@@ -36,6 +36,7 @@ pub struct Rules {
     pub(crate) evangelist_signals: BTreeSet<Signal>,
     pub(crate) bant: BantRules,
     pub(crate) burst_window_ms: i64,
+    pub(crate) click_without_open: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -323,6 +324,8 @@ struct RawBant {
 #[serde(deny_unknown_fields)]
 struct RawBots {
     burst_seconds: Option<f64>,
+    #[serde(default)]
+    click_without_open: bool,
 }
 
 // ---- validation ----
@@ -691,6 +694,7 @@ impl Rules {
                 need_required: bant.need_required,
             },
             burst_window_ms,
+            click_without_open: raw.bots.click_without_open,
         })
     }
 

@@ -253,3 +253,45 @@ fn events_from_the_future_count_as_now() {
     assert_eq!(state.hits[0].at, t(0));
     assert_eq!(state.last_seen, t(0));
 }
+
+#[test]
+fn clicks_without_an_open_are_bots_when_the_rules_say_so() {
+    let text =
+        DEFAULT_RULES_TOML.replace("click_without_open = false", "click_without_open = true");
+    let rules = Rules::from_toml_str(&text).unwrap();
+    let with_message = |id: &str, signal: Signal, ms: i64, message: &str| {
+        let mut e = event(id, signal, t(ms));
+        e.attributes.message_id = Some(message.into());
+        e
+    };
+    // m1: clicked, never opened. m2: the open is delivered after the click.
+    let state = run(
+        &rules,
+        &[
+            with_message("c1", Signal::EmailClicked, 0, "m1"),
+            with_message("c2", Signal::EmailClicked, HOUR, "m2"),
+            with_message("o2", Signal::EmailOpened, HOUR - 5_000, "m2"),
+        ],
+    );
+    let verdict = |id: &str| {
+        state
+            .hits
+            .iter()
+            .find(|h| h.event.as_str() == id)
+            .unwrap()
+            .bot
+            .clone()
+    };
+    assert_eq!(verdict("c1").as_deref(), Some("click without open"));
+    assert_eq!(verdict("c2"), None);
+    assert_eq!(state.signal_counts()[&Signal::EmailClicked], 1);
+    // With the shipped default (off), both clicks count.
+    let state = run(
+        &defaults(),
+        &[
+            with_message("c1", Signal::EmailClicked, 0, "m1"),
+            with_message("c2", Signal::EmailClicked, HOUR, "m2"),
+        ],
+    );
+    assert_eq!(state.signal_counts()[&Signal::EmailClicked], 2);
+}
