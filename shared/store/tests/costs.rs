@@ -91,6 +91,17 @@ async fn requests_and_capacity_per_event() {
     assert_eq!(applied.state.stage, Stage::Sql);
     assert_eq!(moved.requests, 2);
 
+    // A lookup by email or id is one read (the id derives from the email).
+    store.take_usage();
+    let found = store
+        .get(&LeadKey::Email(Email::parse("ada@acme.io").unwrap()))
+        .await
+        .unwrap();
+    assert!(found.is_some());
+    let lookup = store.take_usage();
+    println!("lookup by email: {lookup:?}");
+    assert_eq!(lookup.requests, 1);
+
     // Stitching a visitor: read the lead, read the visitor, one transaction.
     store
         .apply(
