@@ -158,26 +158,23 @@ impl Dynamo {
         std::mem::take(&mut *usage)
     }
 
-    /// Counts one request and the capacity it consumed. DynamoDB (and DynamoDB Local) often
-    /// report only the total `CapacityUnits`: it is read or write by the kind of request.
-    fn count(&self, consumed: &[ConsumedCapacity], write: bool) {
+    /// Counts one request (answered or not) and the capacity DynamoDB says it consumed, then
+    /// hands the result back. DynamoDB (and DynamoDB Local) often report only the total
+    /// `CapacityUnits`: it is read or write by the kind of request.
+    fn tally<O: Consumed, E>(&self, result: Result<O, E>, write: bool) -> Result<O, E> {
         let mut usage = self.usage.lock().unwrap_or_else(|p| p.into_inner());
         usage.requests += 1;
-        for c in consumed {
-            let total = c.capacity_units().unwrap_or(0.0);
-            if write {
-                usage.write_units += c.write_capacity_units().unwrap_or(total);
-            } else {
-                usage.read_units += c.read_capacity_units().unwrap_or(total);
+        if let Ok(out) = &result {
+            for c in out.consumed() {
+                let total = c.capacity_units().unwrap_or(0.0);
+                if write {
+                    usage.write_units += c.write_capacity_units().unwrap_or(total);
+                } else {
+                    usage.read_units += c.read_capacity_units().unwrap_or(total);
+                }
             }
         }
-    }
-
-    fn count_failed(&self) {
-        self.usage
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .requests += 1;
+        result
     }
 
     /// Every item of one lead id (its versions and stage entry), following pages.
@@ -196,21 +193,7 @@ impl Dynamo {
                 .return_consumed_capacity(ReturnConsumedCapacity::Total)
                 .send()
                 .await;
-            let out = match out {
-                Ok(o) => o,
-                Err(e) => {
-                    self.count_failed();
-                    return Err(sdk_error(e));
-                }
-            };
-            self.count(
-                out.consumed_capacity()
-                    .into_iter()
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .as_slice(),
-                false,
-            );
+            let out = self.tally(out, false).map_err(sdk_error)?;
             items.extend(out.items().iter().cloned());
             match out.last_evaluated_key() {
                 Some(k) if !k.is_empty() => start = Some(k.clone()),
@@ -258,6 +241,38 @@ impl Dynamo {
     }
 }
 
+/// The capacity a response reports, whatever its shape.
+trait Consumed {
+    fn consumed(&self) -> Vec<ConsumedCapacity>;
+}
+
+macro_rules! consumed_one {
+    ($($output:ty),*) => {$(
+        impl Consumed for $output {
+            fn consumed(&self) -> Vec<ConsumedCapacity> {
+                self.consumed_capacity().into_iter().cloned().collect()
+            }
+        }
+    )*};
+}
+
+consumed_one!(
+    aws_sdk_dynamodb::operation::query::QueryOutput,
+    aws_sdk_dynamodb::operation::put_item::PutItemOutput
+);
+
+impl Consumed for aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsOutput {
+    fn consumed(&self) -> Vec<ConsumedCapacity> {
+        self.consumed_capacity().to_vec()
+    }
+}
+
+impl Consumed for aws_sdk_dynamodb::operation::batch_write_item::BatchWriteItemOutput {
+    fn consumed(&self) -> Vec<ConsumedCapacity> {
+        self.consumed_capacity().to_vec()
+    }
+}
+
 fn json<T: serde::Serialize>(v: &T) -> Result<String, StoreError> {
     String::from_utf8(encode(v)?).map_err(|e| StoreError::Internal(e.to_string()))
 }
@@ -284,21 +299,7 @@ impl Backend for Dynamo {
             .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await;
-        let out = match out {
-            Ok(o) => o,
-            Err(e) => {
-                self.count_failed();
-                return Err(sdk_error(e));
-            }
-        };
-        self.count(
-            out.consumed_capacity()
-                .into_iter()
-                .cloned()
-                .collect::<Vec<_>>()
-                .as_slice(),
-            false,
-        );
+        let out = self.tally(out, false).map_err(sdk_error)?;
         match out.items().first().and_then(|item| attr(item, "head")) {
             Some(head) => decode(head.as_bytes()).map(Some),
             None => Ok(None),
@@ -318,20 +319,9 @@ impl Backend for Dynamo {
                 .return_consumed_capacity(ReturnConsumedCapacity::Total)
                 .send()
                 .await;
-            return match out {
-                Ok(o) => {
-                    self.count(
-                        o.consumed_capacity()
-                            .into_iter()
-                            .cloned()
-                            .collect::<Vec<_>>()
-                            .as_slice(),
-                        true,
-                    );
-                    Ok(())
-                }
+            return match self.tally(out, true) {
+                Ok(_) => Ok(()),
                 Err(e) => {
-                    self.count_failed();
                     if e.code() == Some("ConditionalCheckFailedException") {
                         Err(CommitError::Conflict)
                     } else {
@@ -369,13 +359,9 @@ impl Backend for Dynamo {
             .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await;
-        match out {
-            Ok(o) => {
-                self.count(o.consumed_capacity(), true);
-                Ok(())
-            }
+        match self.tally(out, true) {
+            Ok(_) => Ok(()),
             Err(e) => {
-                self.count_failed();
                 let conflict = match e.as_service_error() {
                     Some(TransactWriteItemsError::TransactionCanceledException(t)) => {
                         t.cancellation_reasons().iter().any(|r| {
@@ -447,21 +433,7 @@ impl LeadStore for Dynamo {
                 .return_consumed_capacity(ReturnConsumedCapacity::Total)
                 .send()
                 .await;
-            let out = match out {
-                Ok(o) => o,
-                Err(e) => {
-                    self.count_failed();
-                    return Err(sdk_error(e));
-                }
-            };
-            self.count(
-                out.consumed_capacity()
-                    .into_iter()
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .as_slice(),
-                false,
-            );
+            let out = self.tally(out, false).map_err(sdk_error)?;
             let keys: Vec<String> = out
                 .items()
                 .iter()
@@ -554,23 +526,12 @@ impl LeadStore for Dynamo {
             .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await;
-        match out {
-            Ok(o) => self.count(
-                o.consumed_capacity()
-                    .into_iter()
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .as_slice(),
-                true,
-            ),
-            Err(e) => {
-                self.count_failed();
-                return Err(if e.code() == Some("ConditionalCheckFailedException") {
-                    StoreError::Contention
-                } else {
-                    sdk_error(e)
-                });
-            }
+        if let Err(e) = self.tally(out, true) {
+            return Err(if e.code() == Some("ConditionalCheckFailedException") {
+                StoreError::Contention
+            } else {
+                sdk_error(e)
+            });
         }
         let mut ids = vec![lead_id];
         if let Some(state) = &head.state {
@@ -612,14 +573,7 @@ impl LeadStore for Dynamo {
                     .return_consumed_capacity(ReturnConsumedCapacity::Total)
                     .send()
                     .await;
-                let out = match out {
-                    Ok(o) => o,
-                    Err(e) => {
-                        self.count_failed();
-                        return Err(sdk_error(e));
-                    }
-                };
-                self.count(out.consumed_capacity(), true);
+                let out = self.tally(out, true).map_err(sdk_error)?;
                 pending = out
                     .unprocessed_items()
                     .and_then(|m| m.get(&self.table))
