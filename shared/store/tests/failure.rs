@@ -34,9 +34,12 @@ fn start(jar: &str, db: &std::path::Path, port: u16) -> Local {
         .parent()
         .unwrap()
         .join("DynamoDBLocal_lib");
+    // Run in the data directory: DynamoDB Local writes `dynamodb-local-metadata.json` into its
+    // working directory, which would otherwise be the crate's source directory.
     let child = Command::new("java")
+        .current_dir(db)
         .arg(format!("-Djava.library.path={}", lib.display()))
-        .args(["-jar", jar, "-dbPath"])
+        .args(["-jar", jar, "-disableTelemetry", "-dbPath"])
         .arg(db)
         .args(["-port", &port.to_string()])
         .stdout(Stdio::null())
