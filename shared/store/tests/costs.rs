@@ -100,8 +100,8 @@ async fn requests_and_capacity_per_event() {
     println!("accepted, stage change: {moved:?}");
     assert_eq!(applied.state.stage, Stage::Sql);
     assert_eq!(moved.requests, 2);
-    // Measured, not a target: the transaction bills double, and the stage entry's index key
-    // changes (an index delete and put). A regression shows here.
+    // Measured, not a target (most likely the transaction's double billing, and the stage
+    // entry's index key changing: an index delete and put). A regression shows here.
     assert_eq!(
         (moved.read_units, moved.write_units),
         (1.0, 10.0),
