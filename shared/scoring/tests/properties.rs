@@ -56,8 +56,20 @@ fn arb_event(max_minutes: i64) -> impl Strategy<Value = Event> {
         })
 }
 
+/// Distinct events get distinct ids (one id is one event: a second delivery is a duplicate).
+fn numbered(prefix: &str, events: Vec<Event>) -> Vec<Event> {
+    events
+        .into_iter()
+        .enumerate()
+        .map(|(i, mut e)| {
+            e.id = EventId::parse(&format!("{prefix}{i}")).unwrap();
+            e
+        })
+        .collect()
+}
+
 fn history(max_minutes: i64) -> impl Strategy<Value = Vec<Event>> {
-    proptest::collection::vec(arb_event(max_minutes), 1..40)
+    proptest::collection::vec(arb_event(max_minutes), 1..40).prop_map(|v| numbered("h", v))
 }
 
 fn fold(rules: &Rules, events: &[Event], now: Timestamp) -> LeadState {
@@ -162,6 +174,7 @@ proptest! {
         seed in any::<u64>(),
     ) {
         let rules = defaults();
+        let (events, earlier) = (numbered("tie", events), numbered("early", earlier));
         // Some history at T0, then a burst of events sharing one later timestamp.
         let at = t(DAY);
         let tied: Vec<Event> = events

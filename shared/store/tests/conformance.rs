@@ -58,6 +58,9 @@ pub async fn dynamo_store() -> Dynamo {
     let table = format!("conformance-{nanos}-{}", std::process::id());
     let store = Dynamo::connect(DynamoConfig {
         table,
+        // Correctness, not latency: DynamoDB Local on a busy 2-core CI machine can take
+        // seconds per request when 128 deliveries race.
+        operation_timeout: std::time::Duration::from_secs(120),
         ..DynamoConfig::from_env()
     })
     .await;
