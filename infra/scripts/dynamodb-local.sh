@@ -36,8 +36,9 @@ ddb_start() {
     jar=$(ddb_install)
     port=$(free_port)
     export LEADSCORE_DYNAMODB_LOCAL_JAR="$jar"
-    java -Djava.library.path="$(dirname "$jar")/DynamoDBLocal_lib" -jar "$jar" \
-        -inMemory -port "$port" >"$LEADSCORE_CACHE/dynamodb-local.log" 2>&1 &
+    # Run from the cache: DynamoDB Local drops a metadata file in its working directory.
+    (cd "$LEADSCORE_CACHE" && exec java -Djava.library.path="$(dirname "$jar")/DynamoDBLocal_lib" \
+        -jar "$jar" -inMemory -port "$port") >"$LEADSCORE_CACHE/dynamodb-local.log" 2>&1 &
     DDB_PID=$!
     export DDB_PID
     export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$port"
