@@ -7,7 +7,8 @@
 #   ddb_start                                # starts on a free port; exports the endpoint
 #
 # The cache lives in ${LEADSCORE_CACHE:-.cache} so a fresh clone downloads it once.
-set -euo pipefail
+# No `set -e` here: this file is sourced, and strict mode would leak into the caller's shell
+# (a failing test would then exit before `ddb_stop`). The scripts that source it set their own.
 
 LEADSCORE_CACHE="${LEADSCORE_CACHE:-$(pwd)/.cache}"
 DDB_NPM_VERSION="${DDB_NPM_VERSION:-}"
