@@ -3,7 +3,6 @@
 
 pub mod apigw;
 pub mod banner;
-pub mod dynamodb;
 pub mod openapi;
 pub mod routes;
 pub mod serve;

@@ -2,7 +2,8 @@
 
 use std::process::ExitCode;
 
-use leadscore::{dynamodb, sign, table::TableDefinition};
+use leadscore::sign;
+use leadscore_store::{Dynamo, DynamoConfig, Embedded};
 
 const USAGE: &str = "\
 usage:
@@ -16,9 +17,17 @@ usage:
       Prints the Standard Webhooks headers for FILE and a curl line that sends it.
       The secret defaults to $LEADSCORE_SECRET_JSON.
 
-  leadscore dynamodb create-table [--table NAME] [--definition infra/dynamodb/table.json]
-      Creates the table in DynamoDB Local ($AWS_ENDPOINT_URL_DYNAMODB); the name defaults to
-      $LEADSCORE_TABLE, then `leadscore`. An existing table is left as it is.
+  leadscore dynamodb create-table [--table NAME]
+      Creates the table of infra/dynamodb/table.json in DynamoDB Local
+      ($AWS_ENDPOINT_URL_DYNAMODB); the name defaults to $LEADSCORE_TABLE, then `leadscore`.
+      An existing table is left as it is.
+
+  leadscore migrate --data ./.leadscore [--rules infra/rules.toml]
+  leadscore migrate --from-table OLD [--table NEW] [--rules infra/rules.toml]
+      Moves what the first version of leadscore stored into the current records, re-applying
+      every event in the order it first arrived: an embedded store in --data (`serve` also
+      does it at start), or a DynamoDB table OLD into the table NEW (default $LEADSCORE_TABLE,
+      which must exist: deploy first). Safe to run again after an interruption.
 ";
 
 fn main() -> ExitCode {
@@ -26,6 +35,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("serve") => cmd_serve(&args[1..]),
         Some("sign") => cmd_sign(&args[1..]),
+        Some("migrate") => cmd_migrate(&args[1..]),
         Some("dynamodb") => match args.get(1).map(String::as_str) {
             Some("create-table") => cmd_create_table(&args[2..]),
             _ => Err(format!("dynamodb takes `create-table`\n{USAGE}")),
@@ -147,8 +157,15 @@ fn cmd_sign(args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
+fn table_name(args: &Args) -> String {
+    args.get("table")
+        .map(str::to_string)
+        .or_else(|| std::env::var("LEADSCORE_TABLE").ok())
+        .unwrap_or_else(|| "leadscore".to_string())
+}
+
 fn cmd_create_table(args: &[String]) -> Result<(), String> {
-    let args = Args::parse(args, &["table", "definition"])?;
+    let args = Args::parse(args, &["table"])?;
     if !args.positional.is_empty() {
         return Err(format!("create-table takes no FILE\n{USAGE}"));
     }
@@ -156,25 +173,64 @@ fn cmd_create_table(args: &[String]) -> Result<(), String> {
         "set AWS_ENDPOINT_URL_DYNAMODB (this is for DynamoDB Local; in AWS, template.yaml creates the table)"
             .to_string()
     })?;
-    let name = args
-        .get("table")
-        .map(str::to_string)
-        .or_else(|| std::env::var("LEADSCORE_TABLE").ok())
-        .unwrap_or_else(|| "leadscore".to_string());
-    let path = args
-        .get("definition")
-        .unwrap_or("infra/dynamodb/table.json");
-    let json = std::fs::read_to_string(path).map_err(|e| format!("cannot read {path}: {e}"))?;
-    let definition = TableDefinition::from_json(&json).map_err(|e| format!("{path}: {e}"))?;
+    let name = table_name(&args);
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     runtime.block_on(async {
-        let config = aws_config::load_from_env().await;
-        let client = aws_sdk_dynamodb::Client::new(&config);
-        match dynamodb::create_table(&client, &name, &definition).await {
-            Ok(true) => println!("created table {name} at {endpoint}"),
-            Ok(false) => println!("table {name} already exists at {endpoint}"),
-            Err(e) => return Err(e.to_string()),
-        }
+        let store = Dynamo::connect(DynamoConfig {
+            table: name.clone(),
+            ..DynamoConfig::from_env()
+        })
+        .await;
+        store.create_table().await.map_err(|e| e.to_string())?;
+        println!("table {name} ready at {endpoint}");
+        Ok(())
+    })
+}
+
+fn cmd_migrate(args: &[String]) -> Result<(), String> {
+    let args = Args::parse(args, &["data", "from-table", "table", "rules"])?;
+    if !args.positional.is_empty() {
+        return Err(format!("migrate takes no FILE\n{USAGE}"));
+    }
+    let (text, _) = leadscore::serve::read_rules(args.get("rules").map(std::path::Path::new))?;
+    let rules = leadscore_scoring::Rules::from_toml_str(&text).map_err(|e| e.to_string())?;
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+    runtime.block_on(async {
+        let done = match (args.get("data"), args.get("from-table")) {
+            (Some(data), None) => {
+                let store = Embedded::open(data).map_err(|e| format!("--data {data}: {e}"))?;
+                match store.migrate_v1(&rules).await.map_err(|e| e.to_string())? {
+                    Some(done) => done,
+                    None => {
+                        println!("{data}: nothing of the first version to migrate");
+                        return Ok(());
+                    }
+                }
+            }
+            (None, Some(old)) => {
+                let store = Dynamo::connect(DynamoConfig {
+                    table: table_name(&args),
+                    ..DynamoConfig::from_env()
+                })
+                .await;
+                store
+                    .migrate_v1_from(old, &rules)
+                    .await
+                    .map_err(|e| e.to_string())?
+            }
+            _ => {
+                return Err(format!(
+                    "migrate takes either --data DIR or --from-table OLD\n{USAGE}"
+                ))
+            }
+        };
+        println!(
+            "migrated: {} events read, {} applied, {} already there, {} sales actions on leads no longer stored",
+            done.read,
+            done.imported,
+            done.read - done.imported - done.skipped,
+            done.skipped
+        );
         Ok(())
     })
 }

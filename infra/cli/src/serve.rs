@@ -46,8 +46,16 @@ pub fn build(
     rules_toml: &str,
     vars: Vec<(String, String)>,
 ) -> Result<axum::Router, String> {
-    let store: Arc<dyn LeadStore> =
-        Arc::new(Embedded::open(data).map_err(|e| format!("--data {}: {e}", data.display()))?);
+    let store = Embedded::open(data).map_err(|e| format!("--data {}: {e}", data.display()))?;
+    build_with(store, rules_toml, vars)
+}
+
+fn build_with(
+    store: Embedded,
+    rules_toml: &str,
+    vars: Vec<(String, String)>,
+) -> Result<axum::Router, String> {
+    let store: Arc<dyn LeadStore> = Arc::new(store);
     let app = App::new(store, rules_toml, vars).map_err(|e| e.to_string())?;
     let handler: Handler = Arc::new(move |req| {
         let app = app.clone();
@@ -66,7 +74,18 @@ pub struct ServeOptions {
 pub async fn run(options: ServeOptions) -> Result<(), String> {
     let (rules, rules_from) = read_rules(options.rules.as_deref())?;
     let vars: Vec<(String, String)> = std::env::vars().collect();
-    let router = build(&options.data, &rules, vars.clone())?;
+    let data = &options.data;
+    let store = Embedded::open(data).map_err(|e| format!("--data {}: {e}", data.display()))?;
+    // A store written by the first version is moved to the current records first.
+    let parsed = leadscore_scoring::Rules::from_toml_str(&rules).map_err(|e| e.to_string())?;
+    if let Some(done) = store.migrate_v1(&parsed).await.map_err(|e| e.to_string())? {
+        println!(
+            "migrated {}: {} events of the first version re-applied",
+            data.display(),
+            done.imported
+        );
+    }
+    let router = build_with(store, &rules, vars.clone())?;
     let listener = tokio::net::TcpListener::bind(options.addr)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", options.addr))?;

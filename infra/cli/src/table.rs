@@ -12,6 +12,8 @@ pub struct TableDefinition {
     pub attribute_definitions: Vec<AttributeDefinition>,
     pub key_schema: Vec<KeyElement>,
     #[serde(default)]
+    pub local_secondary_indexes: Vec<GlobalSecondaryIndex>,
+    #[serde(default)]
     pub global_secondary_indexes: Vec<GlobalSecondaryIndex>,
     #[serde(default)]
     pub time_to_live_specification: Option<TimeToLive>,
@@ -89,6 +91,7 @@ impl TableDefinition {
     /// Order does not matter to DynamoDB for attributes and indexes; it does for key schemas.
     fn normalized(mut self) -> Self {
         self.attribute_definitions.sort();
+        self.local_secondary_indexes.sort();
         self.global_secondary_indexes.sort();
         self
     }

@@ -21,8 +21,8 @@ fn lead() -> Value {
         "explanation": [{"rule": "fit.job_title.cto", "points": 30}, {"rule": "engagement.demo_requested", "points": 45}],
         "bant": {"budget": null, "authority": "cto", "need": null, "timeline": null, "complete": false},
         "stage_history": [
-            {"from": null, "to": "lead", "at": "2026-11-22T10:00:00Z", "cause": {"type": "rule", "rule": "lead.identified"}},
-            {"from": "lead", "to": "mql", "at": "2026-11-22T10:05:00Z", "cause": {"type": "rule", "rule": "mql.score"}}
+            {"from": null, "to": "lead", "at": "2026-11-22T10:00:00Z", "recorded_at": "2026-11-22T10:00:01Z", "cause": {"type": "rule", "rule": "lead.identified"}},
+            {"from": "lead", "to": "mql", "at": "2026-11-22T10:05:00Z", "recorded_at": "2026-11-23T08:00:00Z", "cause": {"type": "rule", "rule": "mql.score"}}
         ],
         "signals": {"demo_requested": 1, "email_clicked": 3},
         "first_seen": "2026-11-22T10:00:00Z",

@@ -18,4 +18,11 @@ fn template_and_table_json_describe_the_same_table() {
             .any(|g| g.index_name == "by-stage"),
         "the stage listing's index"
     );
+    assert!(
+        from_json
+            .local_secondary_indexes
+            .iter()
+            .any(|l| l.index_name == "by-arrival"),
+        "the local index a lead's records are read through, in arrival order"
+    );
 }

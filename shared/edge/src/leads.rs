@@ -7,7 +7,7 @@ use leadscore_scoring::{
     score, Attributes, BantAnswer, BantSource, BantUpdate, Email, Event, EventId, Identity, LeadId,
     LeadState, Rules, Signal, Stage, Timestamp,
 };
-use leadscore_store::{LeadKey, StoredLead, MAX_PAGE};
+use leadscore_store::{Erasure, LeadKey, StoredLead, MAX_PAGE};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
@@ -15,6 +15,10 @@ use subtle::ConstantTimeEq;
 
 /// Default page size of the stage listing.
 pub const DEFAULT_LIMIT: u32 = 50;
+
+/// How long one DELETE erases before answering 202 (the next DELETE resumes): well inside the
+/// function's 10 s timeout.
+const ERASURE_BUDGET: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// `Authorization: Bearer <key>`, compared in constant time with every configured key.
 fn authorize(app: &App, req: &Request) -> Result<(), ApiError> {
@@ -83,7 +87,17 @@ pub fn lead_document(state: &LeadState, rules: &Rules, now: Timestamp) -> Value 
     let history: Vec<Value> = state
         .stage_history
         .iter()
-        .map(|t| json!({ "from": t.from, "to": t.to, "at": t.at, "cause": t.cause }))
+        .map(|t| {
+            json!({
+                "from": t.from, "to": t.to, "at": t.at, "recorded_at": t.recorded_at,
+                "cause": t.cause,
+            })
+        })
+        .collect();
+    let superseded: Vec<Value> = state
+        .superseded
+        .iter()
+        .map(|s| json!({ "action": action_name(s.action), "at": s.at, "stage": s.stage }))
         .collect();
     json!({
         "id": state.id,
@@ -91,6 +105,7 @@ pub fn lead_document(state: &LeadState, rules: &Rules, now: Timestamp) -> Value 
         "anonymous_ids": state.anonymous_ids,
         "stage": state.stage,
         "stage_entered_at": state.stage_entered_at,
+        "stage_recorded_at": state.stage_recorded_at,
         "pql": state.pql,
         "disqualified": state.disqualified,
         "score": {
@@ -109,6 +124,7 @@ pub fn lead_document(state: &LeadState, rules: &Rules, now: Timestamp) -> Value 
             "complete": status.complete(),
         },
         "stage_history": history,
+        "superseded_actions": superseded,
         "signals": signals,
         "profile": state.profile,
         "first_seen": state.first_seen,
@@ -132,10 +148,11 @@ fn if_none_match(req: &Request, tag: &str) -> bool {
 pub(crate) async fn get(app: &App, req: &Request, lead: &str) -> Result<Response<Body>, ApiError> {
     authorize(app, req)?;
     let key = lead_key(lead)?;
-    let found = app.store.get(&key).await?;
+    let now = app.now();
+    let found = app.store.get(&key, &app.rules, now).await?;
     let StoredLead { state, .. } =
         found.ok_or_else(|| ApiError::NotFound("no such lead".into()))?;
-    let body = lead_document(&state, &app.rules, app.now()).to_string();
+    let body = lead_document(&state, &app.rules, now).to_string();
     let tag = etag(&body);
     let builder = Response::builder()
         .header("etag", &tag)
@@ -198,11 +215,18 @@ pub(crate) async fn list(app: &App, req: &Request) -> Result<Response<Body>, Api
     let stage = stage.ok_or_else(|| {
         ApiError::BadRequest("the stage query parameter is required, e.g. ?stage=sql".into())
     })?;
+    let now = app.now();
     let page = app
         .store
-        .list_by_stage(stage, changed_since, limit, cursor.as_deref())
+        .list_by_stage(
+            stage,
+            changed_since,
+            limit,
+            cursor.as_deref(),
+            &app.rules,
+            now,
+        )
         .await?;
-    let now = app.now();
     let leads: Vec<Value> = page
         .leads
         .iter()
@@ -221,14 +245,27 @@ pub(crate) async fn erase(
 ) -> Result<Response<Body>, ApiError> {
     authorize(app, req)?;
     let key = lead_key(lead)?;
-    if !app.store.erase(&key).await? {
-        return Err(ApiError::NotFound("no such lead".into()));
-    }
-    tracing::info!("lead erased");
-    Response::builder()
-        .status(204)
-        .body(Body::Empty)
-        .map_err(|e| ApiError::Internal(e.to_string()))
+    let response = match app.store.erase(&key, app.now(), ERASURE_BUDGET).await? {
+        Erasure::Unknown => return Err(ApiError::NotFound("no such lead".into())),
+        Erasure::Done => {
+            tracing::info!("lead erased");
+            Response::builder().status(204).body(Body::Empty)
+        }
+        Erasure::InProgress => {
+            // The lead already reads as absent; the same DELETE resumes where this one stopped.
+            tracing::info!("lead erasure in progress");
+            Response::builder()
+                .status(202)
+                .header("content-type", "application/json")
+                .header("retry-after", "1")
+                .body(Body::from(
+                    json!({ "status": "in_progress",
+                            "message": "erasure begun; the lead no longer reads; send the same DELETE again to finish" })
+                    .to_string(),
+                ))
+        }
+    };
+    response.map_err(|e| ApiError::Internal(e.to_string()))
 }
 
 #[derive(Deserialize)]
@@ -339,7 +376,8 @@ pub(crate) async fn qualify(
         ));
     }
 
-    let found = app.store.get(&key).await?;
+    let now = app.now();
+    let found = app.store.get(&key, &app.rules, now).await?;
     let StoredLead { state, .. } =
         found.ok_or_else(|| ApiError::NotFound("no such lead".into()))?;
     // Scoped to the lead: a client's ids need only be unique per lead.
@@ -352,7 +390,6 @@ pub(crate) async fn qualify(
         state.anonymous_ids.iter().next().cloned(),
     )
     .ok_or_else(|| ApiError::Internal("a stored lead without identity".into()))?;
-    let now = app.now();
     let mut event = Event::new(id, signal, now, identity);
     if state.email.is_some() {
         // Sales act on the identified lead; the anonymous id is only its alias.
@@ -371,15 +408,23 @@ pub(crate) async fn qualify(
         ..Attributes::default()
     };
     let applied = app.store.apply(&event, &app.rules, now).await?;
+    let state = match applied.state {
+        Some(state) => state,
+        // A client's retry: the lead as it is now.
+        None => {
+            app.store
+                .get(&LeadKey::Id(applied.lead_id.clone()), &app.rules, now)
+                .await?
+                .ok_or_else(|| ApiError::NotFound("no such lead".into()))?
+                .state
+        }
+    };
     tracing::info!(
         lead = %applied.lead_id,
         action = action_name(signal),
         duplicate = applied.duplicate,
-        stage = %applied.state.stage,
+        stage = %state.stage,
         "qualification"
     );
-    Ok(json_response(
-        200,
-        &lead_document(&applied.state, &app.rules, now),
-    ))
+    Ok(json_response(200, &lead_document(&state, &app.rules, now)))
 }

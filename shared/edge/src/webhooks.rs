@@ -91,9 +91,19 @@ pub(crate) async fn receive(
     }
 
     let (mut accepted, mut duplicates, mut ignored) = (0u32, 0u32, received.ignored);
-    for event in &received.events {
-        match app.store.apply(event, &app.rules, now).await {
+    // Grouped by lead: one read and one publish per lead, leads in parallel.
+    let results = app
+        .store
+        .apply_batch(&received.events, &app.rules, now)
+        .await;
+    for (event, result) in received.events.iter().zip(results) {
+        match result {
             Ok(applied) if applied.duplicate => duplicates += 1,
+            Ok(applied) if applied.dropped => {
+                // An erased person's old event, redelivered: not brought back.
+                ignored += 1;
+                tracing::info!(source, lead = %applied.lead_id, "event of an erased lead dropped");
+            }
             Ok(applied) => {
                 accepted += 1;
                 tracing::info!(
@@ -101,7 +111,7 @@ pub(crate) async fn receive(
                     lead = %applied.lead_id,
                     signal = %event.signal,
                     bot = event.is_bot(),
-                    stage = %applied.state.stage,
+                    stage = applied.state.as_ref().map(|s| s.stage.as_str()),
                     moved = applied.transitions.len(),
                     "event applied"
                 );

@@ -159,9 +159,13 @@ async fn api_keys_never_open_webhooks() {
     assert_eq!(answer.status, 401);
     assert!(t
         .store
-        .get(&leadscore_store::LeadKey::Email(
-            leadscore_scoring::Email::parse("di@acme.io").unwrap()
-        ))
+        .get(
+            &leadscore_store::LeadKey::Email(
+                leadscore_scoring::Email::parse("di@acme.io").unwrap()
+            ),
+            &leadscore_scoring::Rules::default_rules(),
+            leadscore_scoring::Timestamp::from_millis(i64::MAX / 4),
+        )
         .await
         .unwrap()
         .is_none());

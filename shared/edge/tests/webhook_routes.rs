@@ -9,7 +9,7 @@ mod providers;
 use async_trait::async_trait;
 use common::{bearer, send, Answer, DownStore, API_KEY};
 use leadscore_edge::{App, Fetch};
-use leadscore_scoring::{Stage, Timestamp, DEFAULT_RULES_TOML};
+use leadscore_scoring::{Rules, Stage, Timestamp, DEFAULT_RULES_TOML};
 use leadscore_store::{Embedded, LeadStore};
 use providers::{fixture, signed, signed_wrong, test_secret, ALL_SOURCES, NOW};
 use serde_json::{json, Value};
@@ -145,7 +145,12 @@ fn gateway(req: &providers::Request, source_ip: &str) -> lambda_http::Request {
 async fn snapshot(store: &dyn LeadStore) -> Vec<(String, u64)> {
     let mut all = Vec::new();
     for stage in Stage::ALL {
-        let page = store.list_by_stage(stage, None, 100, None).await.unwrap();
+        let rules = Rules::default_rules();
+        let now = Timestamp::from_millis(i64::MAX / 4);
+        let page = store
+            .list_by_stage(stage, None, 100, None, &rules, now)
+            .await
+            .unwrap();
         all.extend(
             page.leads
                 .iter()

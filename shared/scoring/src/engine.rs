@@ -1,26 +1,23 @@
-//! `apply` and `score`: the funnel and the points, as pure functions.
+//! `apply`, `rebuild` and `score`: a lead as a pure function of its set of events.
 //!
-//! How order is handled: events are grouped by timestamp. The lead's funnel as it was before
-//! its latest timestamp group is kept, and an event that ties with that group re-applies the
-//! whole group in event-id order on that snapshot; so events sharing a timestamp give the same
-//! lead whatever order they arrive in. Automatic stage moves are driven by a target computed
-//! from monotone evidence (positive behaviour, hand-raises, BANT, combinations), so more
-//! evidence never lowers the target and automatic moves only go forward.
+//! Each event adds its hit (and, if it carries one, its fact) to the lead's evidence; the
+//! funnel is then the fold of that evidence in event-time order. An event newer than all
+//! others is one more fold step; any other (a late delivery, a tie, a retroactive bot
+//! verdict) re-folds from the checkpoint. So the same events give the same lead whatever the
+//! order and batching of their arrival; only `recorded_at` says when things became known.
 
-use crate::rules::{contains_phrase, in_domain_list, words, FitField, Matcher, Rules};
-use crate::state::{Hit, LatestGroup};
-use crate::{
-    Cause, Disqualification, EmailDomainKind, Event, LeadState, Signal, SignalKind, Stage,
-    Timestamp, Transition,
-};
+use crate::compact::advance_checkpoint;
+use crate::fold::{advance, apply_fact, fold_range, stamp, step};
+use crate::points::{counted_hits, engagement, fit, grade};
+use crate::state::{Fact, Funnel};
+use crate::{Event, LeadState, Rules, Signal, SignalKind, Stage, Timestamp, Transition};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 
 /// The result of applying one event.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Outcome {
     pub state: LeadState,
-    /// Stage changes this event caused (re-evaluating a timestamp group may restate them).
+    /// Moves this event added to the lead's history (a late event may restate later ones).
     pub transitions: Vec<Transition>,
     /// The event id was already applied: `state` is unchanged.
     pub duplicate: bool,
@@ -74,7 +71,7 @@ pub fn allowed_sales_signals(stage: Stage) -> Vec<Signal> {
 }
 
 /// Where a sales action takes a lead from `stage`, or `None` if it is not allowed there.
-fn sales_move(stage: Stage, signal: Signal) -> Option<Stage> {
+pub(crate) fn sales_move(stage: Stage, signal: Signal) -> Option<Stage> {
     use Stage::*;
     match (signal, stage) {
         (Signal::SalesAccepted, Lead | Mql) => Some(Sql),
@@ -93,8 +90,10 @@ fn sales_move(stage: Stage, signal: Signal) -> Option<Stage> {
 
 /// Applies `event` to `state` at `now`. Pure and deterministic.
 ///
-/// Events dated after `now` are treated as happening at `now` (a sender's clock running
-/// ahead must not make points last longer).
+/// An event dated after `now` is taken as happening at `now` (a sender's clock running ahead
+/// must not make points last longer); the caller stores it with that time
+/// ([`clamped`]) so that a later re-fold gives the same lead. A sales action must be allowed
+/// by the lead's current stage (the API answers 409 otherwise).
 pub fn apply(
     state: &LeadState,
     event: &Event,
@@ -108,10 +107,7 @@ pub fn apply(
             duplicate: true,
         });
     }
-    let mut event = event.clone();
-    event.occurred_at = event.occurred_at.min(now);
-    let at = event.occurred_at;
-
+    let event = clamped(event, now);
     if event.signal.kind() == SignalKind::SalesFeedback
         && !event.is_bot()
         && sales_move(state.stage, event.signal).is_none()
@@ -122,64 +118,13 @@ pub fn apply(
             allowed: allowed_sales_signals(state.stage),
         });
     }
-
-    let mut next = state.clone();
-    next.seen.insert(event.id.clone());
-    if next.email.is_none() {
-        next.email.clone_from(&event.identity.email);
-    }
-    if let Some(anon) = &event.identity.anonymous_id {
-        next.anonymous_ids.insert(anon.clone());
-    }
-    if state.seen.is_empty() {
-        // A fresh state was dated by the event itself, perhaps from the future.
-        next.first_seen = at;
-        next.last_seen = at;
-        next.stage_entered_at = next.stage_entered_at.min(at);
-    }
-    next.first_seen = next.first_seen.min(at);
-    if !event.is_bot() {
-        next.last_seen = next.last_seen.max(at);
-    }
-    insert_hit(&mut next, &event, rules);
-
-    let before = next.funnel();
-    match next.latest.take() {
-        Some(mut group) if at == group.at => {
-            // A tie: replay the whole group, in id order, on the funnel from before it.
-            group.events.push(event);
-            group.events.sort_by(|a, b| a.id.cmp(&b.id));
-            next.set_funnel(group.base.clone());
-            step(&mut next, &group.events, rules);
-            next.latest = Some(group);
-        }
-        Some(mut group) if at < group.at => {
-            // A late event: it belongs before the latest group, in the snapshot and in the lead.
-            let mut base = next.clone();
-            base.set_funnel(group.base.clone());
-            step(&mut base, std::slice::from_ref(&event), rules);
-            group.base = base.funnel();
-            step(&mut next, std::slice::from_ref(&event), rules);
-            next.latest = Some(group);
-        }
-        _ => {
-            let base = next.funnel();
-            step(&mut next, std::slice::from_ref(&event), rules);
-            next.latest = Some(LatestGroup {
-                at,
-                base,
-                events: vec![event],
-            });
-        }
-    }
-
-    let common = before
+    let next = fold_in(state.clone(), &event, rules, now);
+    let transitions = next
         .stage_history
         .iter()
-        .zip(&next.stage_history)
-        .take_while(|(a, b)| a == b)
-        .count();
-    let transitions = next.stage_history[common..].to_vec();
+        .filter(|t| !state.stage_history.iter().any(|k| k.same_move(t)))
+        .cloned()
+        .collect();
     Ok(Outcome {
         state: next,
         transitions,
@@ -187,449 +132,175 @@ pub fn apply(
     })
 }
 
-/// Records the event's hit, and re-judges email clicks of the same message for bursts: a mail
-/// scanner opens every link of a message within a second or two, a person does not.
-fn insert_hit(state: &mut LeadState, event: &Event, rules: &Rules) {
-    let hit = Hit {
-        at: event.occurred_at,
-        event: event.id.clone(),
-        signal: event.signal,
-        bot: event
-            .bot
-            .as_ref()
-            .filter(|b| b.is_bot)
-            .map(|b| b.reason.clone()),
-        message_id: event.attributes.message_id.clone(),
-        url: (event.signal == Signal::EmailClicked)
-            .then(|| event.attributes.url.clone())
-            .flatten(),
-    };
-    let pos = state.hits.partition_point(|h| h < &hit);
-    state.hits.insert(pos, hit.clone());
-
-    let window = rules.burst_window_ms;
-    if rules.click_without_open {
-        judge_unopened_clicks(state, &hit, window);
-    }
-    let (Signal::EmailClicked, Some(message)) = (hit.signal, &hit.message_id) else {
-        return;
-    };
-    let burst: Vec<usize> = state
-        .hits
-        .iter()
-        .enumerate()
-        .filter(|(_, h)| {
-            h.signal == Signal::EmailClicked
-                && h.message_id.as_ref() == Some(message)
-                && (h.at.millis() - hit.at.millis()).abs() <= window
-        })
-        .map(|(i, _)| i)
-        .collect();
-    if burst.len() >= 2 {
-        let reason = format!(
-            "burst: {} clicks of one message within {:.1} s",
-            burst.len(),
-            window as f64 / 1000.0
-        );
-        for i in burst {
-            if state.hits[i].bot.is_none() {
-                state.hits[i].bot = Some(reason.clone());
-            }
-        }
-    }
+/// The event as it is applied and kept: dated no later than `now`.
+pub fn clamped(event: &Event, now: Timestamp) -> Event {
+    let mut event = event.clone();
+    event.occurred_at = event.occurred_at.min(now);
+    event
 }
 
-const CLICK_WITHOUT_OPEN: &str = "click without open";
-
-/// `[bots] click_without_open`: a click on a message never opened is a scanner's, until an
-/// open of that message arrives (opens and clicks are often delivered out of order).
-fn judge_unopened_clicks(state: &mut LeadState, new: &Hit, window: i64) {
-    let Some(message) = &new.message_id else {
-        return;
-    };
-    let same = |h: &Hit| h.message_id.as_ref() == Some(message);
-    match new.signal {
-        Signal::EmailClicked => {
-            let opened = state.hits.iter().any(|h| {
-                h.signal == Signal::EmailOpened
-                    && same(h)
-                    && h.at.millis() <= new.at.millis() + window
-            });
-            if !opened {
-                if let Some(h) = state.hits.iter_mut().find(|h| h.event == new.event) {
-                    h.bot.get_or_insert_with(|| CLICK_WITHOUT_OPEN.to_string());
-                }
-            }
-        }
-        Signal::EmailOpened => {
-            for h in state.hits.iter_mut() {
-                if h.signal == Signal::EmailClicked
-                    && same(h)
-                    && h.at.millis() + window >= new.at.millis()
-                    && h.bot.as_deref() == Some(CLICK_WITHOUT_OPEN)
-                {
-                    h.bot = None;
-                }
-            }
-        }
-        _ => {}
+/// The lead folded afresh from its whole ledger (under new rules, or from an older stored
+/// format). Identity comes from `like`; moves it already had keep their `recorded_at`; new
+/// ones are recorded at `now`. Sales actions are not re-validated: those the fold no longer
+/// allows are kept as superseded.
+pub fn rebuild(like: &LeadState, ledger: &[Event], rules: &Rules, now: Timestamp) -> LeadState {
+    let mut events: Vec<&Event> = ledger.iter().collect();
+    events.sort_by(|a, b| (a.occurred_at, &a.id).cmp(&(b.occurred_at, &b.id)));
+    events.dedup_by(|a, b| a.id == b.id);
+    let first = events.first().map_or(like.first_seen, |e| e.occurred_at);
+    let mut state = LeadState::new(
+        &crate::Identity {
+            email: like.email.clone(),
+            anonymous_id: None,
+        },
+        first,
+    );
+    state.id = like.id.clone();
+    state.anonymous_ids = like.anonymous_ids.clone();
+    state.stage_recorded_at = like.stage_recorded_at;
+    for e in events {
+        state = fold_in(state, e, rules, now.max(e.occurred_at));
     }
+    stamp(&mut state.stage_history, &like.stage_history, now);
+    if let Some(c) = state.checkpoint.as_mut() {
+        stamp(&mut c.funnel.stage_history, &like.stage_history, now);
+    }
+    state.stage_recorded_at = stage_recorded_at(&state);
+    state
 }
 
-/// Applies the non-score effects of `events` (all at one time, in order) to the funnel, then
-/// moves the stage forward to what the evidence supports.
-fn step(state: &mut LeadState, events: &[Event], rules: &Rules) {
-    let Some(at) = events.iter().map(|e| e.occurred_at).max() else {
-        return;
-    };
-    for event in events.iter().filter(|e| !e.is_bot()) {
-        let key = (event.occurred_at, event.id.clone());
-        if state.profile_as_of.as_ref().is_none_or(|w| key >= *w) {
-            state.profile.merge(&event.profile);
-            state.profile_as_of = Some(key);
+/// Adds one (clamped, not yet seen) event to the evidence and re-folds what it can change.
+fn fold_in(mut next: LeadState, event: &Event, rules: &Rules, now: Timestamp) -> LeadState {
+    let at = event.occurred_at;
+    let old_history = next.stage_history.clone();
+    let old_recorded_at = next.stage_recorded_at;
+    let identified_before = next.identified_at;
+    let human_before =
+        next.hits.iter().any(|h| !h.is_bot()) || next.summaries.values().any(|s| s.occurrences > 0);
+    if next.rules != rules.fingerprint() {
+        next.rules = rules.fingerprint().to_string();
+    }
+    if next.events == 0 {
+        // A fresh state was dated by the event itself, perhaps from the future.
+        next.first_seen = at;
+        next.last_seen = at;
+        next.stage_entered_at = at;
+        next.stage_recorded_at = now;
+    }
+    next.events += 1;
+    if next.email.is_none() {
+        next.email.clone_from(&event.identity.email);
+    }
+    if event.identity.email.is_some() {
+        next.identified_at = Some(next.identified_at.map_or(at, |i| i.min(at)));
+    }
+    next.first_seen = next.first_seen.min(at);
+    // The latest human activity; only bots so far: the first one seen.
+    if !event.is_bot() {
+        next.last_seen = if human_before {
+            next.last_seen.max(at)
         } else {
-            // An older event only fills what is still unknown.
-            let mut older = event.profile.clone();
-            older.merge(&state.profile);
-            state.profile = older;
-        }
-        state.bant.record(&event.bant, event.occurred_at);
-        if rules.pql_signals.contains(&event.signal) {
-            state.pql = true;
-        }
-        if event.signal.kind() == SignalKind::SalesFeedback {
-            sales_action(state, event);
-        }
-    }
-    advance(state, rules, at);
-}
-
-fn sales_action(state: &mut LeadState, event: &Event) {
-    // Re-applying a timestamp group may find an action no longer allowed: it then does nothing.
-    let Some(to) = sales_move(state.stage, event.signal) else {
-        return;
-    };
-    let at = event.occurred_at.max(state.stage_entered_at);
-    let reason = event.attributes.reason.clone();
-    match event.signal {
-        Signal::SalesRejected | Signal::DealLost => state.requalify_after = Some(at),
-        Signal::Disqualified => {
-            state.requalify_after = Some(at);
-            state.disqualified = Some(Disqualification {
-                at,
-                reason: reason.clone().unwrap_or_default(),
-            });
-        }
-        Signal::SalesAccepted | Signal::OpportunityOpened => state.disqualified = None,
-        _ => {}
-    }
-    if to != state.stage {
-        let cause = Cause::Actor {
-            actor: event
-                .attributes
-                .actor
-                .clone()
-                .unwrap_or_else(|| "sales".to_string()),
-            action: event.signal.as_str().to_string(),
-            reason,
+            at
         };
-        move_to(state, to, at, cause);
+    } else if !human_before {
+        next.last_seen = next.first_seen;
     }
-}
+    let latest_before = next.latest_at();
+    let disturbed = crate::bots::insert_hit(&mut next, event, rules);
+    let fact = Fact::of(event);
+    let horizon = next.checkpoint.as_ref().map(|c| c.at);
 
-fn move_to(state: &mut LeadState, to: Stage, at: Timestamp, cause: Cause) {
-    let at = at.max(state.stage_entered_at);
-    state.stage_history.push(Transition {
-        from: state.stage,
-        to,
-        at,
-        cause,
-    });
-    state.stage = to;
-    state.stage_entered_at = at;
-}
-
-/// Moves the lead forward, one recorded hop per rule, to the furthest stage the evidence as of
-/// `at` supports. Never backward; nothing at all while disqualified.
-fn advance(state: &mut LeadState, rules: &Rules, at: Timestamp) {
-    if state.disqualified.is_some() {
-        return;
-    }
-    for (stage, rule) in targets(state, rules, at) {
-        if stage > state.stage {
-            move_to(state, stage, at, Cause::Rule { rule });
-        }
-    }
-}
-
-/// Every automatic stage the evidence supports, lowest first, each with the rule that grants it.
-fn targets(state: &LeadState, rules: &Rules, at: Timestamp) -> Vec<(Stage, String)> {
-    let mut out = Vec::new();
-    if state.email.is_none() {
-        // Without contact details a person stays an anonymous visitor, whatever they do.
-        return out;
-    }
-    out.push((Stage::Lead, "identified".to_string()));
-    // Only behaviour after a recycle counts towards qualifying again.
-    let since = state.requalify_after;
-    let fresh = |h: &&Hit| !h.is_bot() && h.at <= at && since.is_none_or(|s| h.at > s);
-
-    let counted = counted_hits(&state.hits, rules, at, since);
-    if let Some(threshold) = rules.mql.score {
-        let positive = engagement(&counted, rules, at, true).1;
-        if positive >= threshold {
-            out.push((Stage::Mql, "mql.engagement".to_string()));
-        }
-    }
-    for c in &rules.mql.criteria {
-        let met = c.all.iter().all(|(signal, n)| {
-            let count = counted
-                .iter()
-                .filter(|h| h.signal == *signal)
-                .filter(|h| c.within_ms.is_none_or(|w| at.millis() - h.at.millis() <= w))
-                .count();
-            count >= *n as usize
-        });
-        if met {
-            out.push((Stage::Mql, format!("mql.{}", c.id)));
-        }
-    }
-    if let Some(h) = state
-        .hits
-        .iter()
-        .filter(fresh)
-        .find(|h| rules.sql.hand_raises.contains(&h.signal))
-    {
-        let stage = if rules.sql.require_sales_acceptance {
-            Stage::Mql
-        } else {
-            Stage::Sql
-        };
-        let prefix = if stage == Stage::Sql { "sql" } else { "mql" };
-        out.push((stage, format!("{prefix}.hand_raise.{}", h.signal)));
-    }
-    if rules.sql.bant_complete && rules.bant_complete(&state.bant) {
-        let latest = [
-            state.bant.budget.as_ref().map(|a| a.at),
-            state.bant.authority.as_ref().map(|a| a.at),
-            state.bant.need.as_ref().map(|a| a.at),
-            state.bant.timeline_months.as_ref().map(|a| a.at),
-        ]
-        .into_iter()
-        .flatten()
-        .max();
-        if latest.is_some_and(|l| since.is_none_or(|s| l > s)) {
-            out.push((Stage::Sql, "sql.bant_complete".to_string()));
-        }
-    }
-    if state.stage >= Stage::Customer {
-        if let Some(h) = state
-            .hits
-            .iter()
-            .filter(fresh)
-            .find(|h| rules.evangelist_signals.contains(&h.signal))
-        {
-            out.push((Stage::Evangelist, format!("evangelist.{}", h.signal)));
-        }
-    }
-    out.sort_by_key(|(stage, _)| *stage);
-    out
-}
-
-/// Hits that count as of `now`: not bots, not in the future, after `since`, and within each
-/// signal's frequency limit (the earliest occurrences in a window count).
-fn counted_hits<'a>(
-    hits: &'a [Hit],
-    rules: &Rules,
-    now: Timestamp,
-    since: Option<Timestamp>,
-) -> Vec<&'a Hit> {
-    let mut by_signal: BTreeMap<Signal, Vec<&Hit>> = BTreeMap::new();
-    for h in hits {
-        if !h.is_bot() && h.at <= now && since.is_none_or(|s| h.at > s) {
-            by_signal.entry(h.signal).or_default().push(h);
-        }
-    }
-    let mut out = Vec::new();
-    for (signal, list) in by_signal {
-        match rules.signals.get(&signal).and_then(|r| r.limit) {
-            None => out.extend(list),
-            Some((count, window)) => {
-                let mut kept: Vec<&Hit> = Vec::new();
-                for h in list {
-                    let recent = kept
-                        .iter()
-                        .rev()
-                        .take_while(|k| h.at.millis() - k.at.millis() < window)
-                        .count();
-                    if recent < count as usize {
-                        kept.push(h);
-                    }
-                }
-                out.extend(kept);
+    if let Some(c) = horizon.filter(|c| at <= *c) {
+        // Older than the lateness window: folded at the checkpoint, which it joins for good.
+        settle_beyond_horizon(&mut next, rules, c);
+        if let Some(mut checkpoint) = next.checkpoint.take() {
+            if let Some(fact) = &fact {
+                apply_fact(&mut checkpoint.funnel, fact);
             }
+            advance(&next, &mut checkpoint.funnel, rules, c);
+            next.checkpoint = Some(checkpoint);
         }
-    }
-    out
-}
-
-/// Behaviour points as of `now` from counted hits, with each line of the explanation.
-/// Positive points decay and expire with their group; negative points do neither, so that
-/// waiting never raises a score. `positive_only` is the qualification view.
-fn engagement(
-    counted: &[&Hit],
-    rules: &Rules,
-    now: Timestamp,
-    positive_only: bool,
-) -> (Vec<Contribution>, i64) {
-    // signal -> raw (decayed) points
-    let mut per_signal: BTreeMap<Signal, f64> = BTreeMap::new();
-    for h in counted {
-        let Some(rule) = rules.signals.get(&h.signal) else {
-            continue;
-        };
-        if rule.points == 0 || (positive_only && rule.points < 0) {
-            continue;
-        }
-        let group = rule.group.as_ref().and_then(|g| rules.groups.get(g));
-        let age = (now.millis() - h.at.millis()).max(0);
-        let mut points = rule.points as f64;
-        if rule.points > 0 {
-            if let Some(g) = group {
-                if g.expire_ms.is_some_and(|e| age > e) {
-                    continue;
-                }
-                if let Some(half) = g.half_life_ms {
-                    points *= 0.5f64.powf(age as f64 / half as f64);
-                }
-            }
-        }
-        *per_signal.entry(h.signal).or_insert(0.0) += points;
-    }
-
-    let mut lines = Vec::new();
-    // group name ("" for ungrouped) -> (sum, line indices)
-    let mut groups: BTreeMap<&str, i64> = BTreeMap::new();
-    for (signal, raw) in per_signal {
-        let rule = &rules.signals[&signal];
-        let mut points = raw.round() as i64;
-        if let Some(cap) = rule.cap {
-            points = points.clamp(-cap, cap);
-        }
-        if points == 0 {
-            continue;
-        }
-        lines.push(Contribution {
-            rule: format!("signal:{signal}"),
-            points,
-        });
-        *groups
-            .entry(rule.group.as_deref().unwrap_or(""))
-            .or_insert(0) += points;
-    }
-    let mut total = 0;
-    for (name, sum) in groups {
-        let capped = match rules.groups.get(name).and_then(|g| g.cap) {
-            Some(cap) => sum.clamp(-cap, cap),
-            None => sum,
-        };
-        if capped != sum {
-            lines.push(Contribution {
-                rule: format!("cap:group:{name}"),
-                points: capped - sum,
-            });
-        }
-        total += capped;
-    }
-    if let Some(cap) = rules.engagement_cap {
-        if total > cap {
-            lines.push(Contribution {
-                rule: "cap:engagement".to_string(),
-                points: cap - total,
-            });
-            total = cap;
-        }
-    }
-    (lines, total)
-}
-
-fn fit(state: &LeadState, rules: &Rules) -> (Vec<Contribution>, i64) {
-    let p = &state.profile;
-    let domain = state.email.as_ref().map(|e| e.domain().to_string());
-    let kind = domain.as_deref().map(|d| match rules.domain_kind(d) {
-        EmailDomainKind::Corporate => "corporate",
-        EmailDomainKind::Free => "free",
-        EmailDomainKind::Disposable => "disposable",
-        EmailDomainKind::Competitor => "competitor",
-    });
-    let mut lines = Vec::new();
-    let mut total = 0i64;
-    for r in &rules.fit.rules {
-        let text: Option<String> = match &r.field {
-            FitField::JobTitle => p.job_title.clone(),
-            FitField::JobFunction => p.job_function.clone(),
-            FitField::Seniority => p.seniority.clone(),
-            FitField::Industry => p.industry.clone(),
-            FitField::Company => p.company.clone(),
-            FitField::CompanySize => p.company_size.map(|s| s.to_string()),
-            FitField::Country => p.country.clone(),
-            FitField::EmailDomain => domain.clone(),
-            FitField::EmailDomainKind => kind.map(str::to_string),
-            FitField::Custom(k) => p.custom.get(k).cloned(),
-        };
-        let Some(text) = text else { continue };
-        let value = text.trim().to_lowercase();
-        let matched = match &r.matcher {
-            Matcher::Equals(v) => value == *v,
-            Matcher::OneOf(list) => list.contains(&value),
-            Matcher::Contains(phrases) => {
-                let said = words(&value);
-                phrases.iter().any(|ph| contains_phrase(&said, ph))
-            }
-            Matcher::Range { min, max } => value
-                .parse::<i64>()
-                .is_ok_and(|n| min.is_none_or(|m| n >= m) && max.is_none_or(|m| n <= m)),
-            Matcher::Domains(list) => in_domain_list(&list.iter().cloned().collect(), &value),
-        };
-        if matched && r.points != 0 {
-            lines.push(Contribution {
-                rule: format!("fit:{}", r.id),
-                points: r.points,
-            });
-            total += r.points;
-        }
-    }
-    if let Some(cap) = rules.fit.cap {
-        let capped = total.clamp(-cap, cap);
-        if capped != total {
-            lines.push(Contribution {
-                rule: "cap:fit".to_string(),
-                points: capped - total,
-            });
-            total = capped;
-        }
-    }
-    (lines, total)
-}
-
-fn grade(fit: i64, rules: &Rules) -> Grade {
-    let [a, b, c] = rules.fit.grades;
-    if fit >= a {
-        Grade::A
-    } else if fit >= b {
-        Grade::B
-    } else if fit >= c {
-        Grade::C
+        refold(&mut next, rules);
     } else {
-        Grade::D
+        if let Some(fact) = fact {
+            let pos = next
+                .facts
+                .partition_point(|f| (f.at, &f.event) < (fact.at, &fact.event));
+            next.facts.insert(pos, fact);
+        }
+        let in_order = !disturbed
+            && latest_before.is_none_or(|l| at > l)
+            && identified_before == next.identified_at;
+        if in_order {
+            let mut funnel = next.funnel();
+            step(&next, &mut funnel, rules, at);
+            next.set_funnel(funnel);
+        } else {
+            refold(&mut next, rules);
+        }
+    }
+    stamp(&mut next.stage_history, &old_history, now);
+    next.stage_recorded_at = if next.stage_history == old_history {
+        old_recorded_at
+    } else {
+        stage_recorded_at(&next)
+    };
+    advance_checkpoint(&mut next, rules, now);
+    next.pql = rules.pql_signals.iter().any(|s| {
+        next.hits.iter().any(|h| h.signal == *s && !h.is_bot())
+            || next.summaries.get(s).is_some_and(|x| x.occurrences > 0)
+    });
+    next
+}
+
+/// When the lead's current stage was recorded: its last move's, or its creation's.
+fn stage_recorded_at(state: &LeadState) -> Timestamp {
+    state
+        .stage_history
+        .last()
+        .map_or(state.stage_recorded_at, |t| t.recorded_at)
+}
+
+/// The whole funnel folded again from the checkpoint (or from the start).
+fn refold(state: &mut LeadState, rules: &Rules) {
+    let (mut funnel, after) = match &state.checkpoint {
+        Some(c) => (c.funnel.clone(), Some(c.at)),
+        None => (Funnel::start(state.first_seen), None),
+    };
+    fold_range(state, &mut funnel, rules, after, None);
+    state.set_funnel(funnel);
+}
+
+/// A hit that arrives older than the checkpoint gets its frequency-limit verdict at once: it
+/// counts if its signal's limit leaves room among the counted hits around it, and it never
+/// takes the place of a verdict already frozen.
+fn settle_beyond_horizon(state: &mut LeadState, rules: &Rules, checkpoint: Timestamp) {
+    let pending: Vec<usize> = (0..state.hits.len())
+        .filter(|i| state.hits[*i].at <= checkpoint && state.hits[*i].counted.is_none())
+        .collect();
+    for i in pending {
+        let h = &state.hits[i];
+        let room = match rules.signals.get(&h.signal).and_then(|r| r.limit) {
+            None => true,
+            Some((count, window)) => {
+                let near = state
+                    .hits
+                    .iter()
+                    .filter(|k| k.signal == h.signal && k.counted == Some(true))
+                    .filter(|k| (k.at.millis() - h.at.millis()).abs() < window)
+                    .count();
+                near < count as usize
+            }
+        };
+        state.hits[i].counted = Some(room && !state.hits[i].is_bot());
     }
 }
 
 /// The score of `state` as of `now` (decay and expiry applied). Pure and deterministic.
 pub fn score(state: &LeadState, rules: &Rules, now: Timestamp) -> ScoreBreakdown {
     let (mut contributions, fit_points) = fit(state, rules);
-    let counted = counted_hits(&state.hits, rules, now, None);
-    let (lines, engagement_points) = engagement(&counted, rules, now, false);
+    let counted = counted_hits(&state.hits, &state.summaries, rules, now, None);
+    let (lines, engagement_points) = engagement(&counted, &state.summaries, rules, now, None);
     contributions.extend(lines);
     ScoreBreakdown {
         fit: fit_points,
@@ -638,4 +309,66 @@ pub fn score(state: &LeadState, rules: &Rules, now: Timestamp) -> ScoreBreakdown
         grade: grade(fit_points, rules),
         contributions,
     }
+}
+
+impl LeadState {
+    /// Stitches an anonymous visitor's history into this lead: its evidence, anonymous ids and
+    /// first visit, then re-folds. The lead's own profile answers win over the visitor's.
+    /// Absorbing the same visitor twice changes nothing.
+    /// Moves the absorbed history makes are recorded at `now`.
+    pub fn absorb_visitor(&mut self, visitor: &LeadState, rules: &Rules, now: Timestamp) {
+        self.anonymous_ids
+            .extend(visitor.anonymous_ids.iter().cloned());
+        let mut added = 0;
+        for hit in &visitor.hits {
+            if !self.has_seen(&hit.event) {
+                let pos = self.hits.partition_point(|h| h < hit);
+                self.hits.insert(pos, hit.clone());
+                added += 1;
+            }
+        }
+        for fact in &visitor.facts {
+            if !self.facts.iter().any(|f| f.event == fact.event) {
+                let pos = self
+                    .facts
+                    .partition_point(|f| (f.at, &f.event) < (fact.at, &fact.event));
+                self.facts.insert(pos, fact.clone());
+            }
+        }
+        if added == 0 && visitor.summaries.is_empty() {
+            return;
+        }
+        for (signal, s) in &visitor.summaries {
+            match self.summaries.get_mut(signal) {
+                None => {
+                    self.summaries.insert(*signal, s.clone());
+                }
+                Some(mine) => crate::compact::merge_summary(mine, s, *signal, rules),
+            }
+        }
+        self.events += added + visitor.events.saturating_sub(visitor.hits.len() as u64);
+        self.first_seen = self.first_seen.min(visitor.first_seen);
+        self.last_seen = self.last_seen.max(visitor.last_seen);
+        let known = self.stage_history.clone();
+        refold(self, rules);
+        stamp(&mut self.stage_history, &known, now);
+        if self.stage_history != known {
+            self.stage_recorded_at = stage_recorded_at(self);
+        }
+    }
+}
+
+/// Folds an event already accepted (read back from the ledger) into `state`: no sales
+/// validation, a duplicate id changes nothing, and moves it makes known are recorded at
+/// `recorded_at` (when the event arrived).
+pub fn fold_event(
+    state: LeadState,
+    event: &Event,
+    rules: &Rules,
+    recorded_at: Timestamp,
+) -> LeadState {
+    if state.has_seen(&event.id) {
+        return state;
+    }
+    fold_in(state, event, rules, recorded_at)
 }

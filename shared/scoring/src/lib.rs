@@ -19,13 +19,19 @@ pub use signal::{Signal, SignalKind, UnknownSignal};
 pub use stage::{Cause, Stage, Transition, UnknownStage};
 pub use timestamp::{Timestamp, TimestampError, MILLIS_PER_DAY, MILLIS_PER_SECOND};
 
+mod bots;
+mod compact;
 mod engine;
+mod fold;
+mod points;
 mod rules;
 mod state;
 
 pub use engine::{
-    allowed_sales_signals, apply, score, Contribution, Grade, InvalidTransition, Outcome,
-    ScoreBreakdown,
+    allowed_sales_signals, apply, clamped, fold_event, rebuild, score, Contribution, Grade,
+    InvalidTransition, Outcome, ScoreBreakdown,
 };
-pub use rules::{BantStatus, Rules, RulesError, DEFAULT_RULES_TOML, RULES_VERSION};
-pub use state::{Disqualification, Funnel, Hit, LatestGroup, LeadState};
+pub use rules::{
+    BantStatus, Rules, RulesError, DEFAULT_RULES_TOML, MIN_LATENESS_DAYS, RULES_VERSION,
+};
+pub use state::{Checkpoint, Disqualification, Fact, Funnel, Hit, LeadState, Summary, Superseded};

@@ -37,6 +37,9 @@ pub struct Rules {
     pub(crate) bant: BantRules,
     pub(crate) burst_window_ms: i64,
     pub(crate) click_without_open: bool,
+    /// How far back a late event still re-folds the funnel exactly (`[engine] lateness_days`).
+    pub(crate) lateness_ms: i64,
+    fingerprint: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -164,6 +167,8 @@ struct RawRules {
     bant: RawBant,
     #[serde(default)]
     bots: RawBots,
+    #[serde(default)]
+    engine: RawEngine,
     /// The adapters' section: read by shared/providers.
     #[serde(default)]
     #[allow(dead_code)]
@@ -319,6 +324,15 @@ struct RawBant {
     #[allow(dead_code)]
     currency: Option<String>,
 }
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawEngine {
+    lateness_days: Option<i64>,
+}
+
+/// The shortest lateness window: email platforms, SNS and CRMs back-fill within days.
+pub const MIN_LATENESS_DAYS: i64 = 30;
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -652,6 +666,12 @@ impl Rules {
             return fail("bant.authority has an empty role");
         }
 
+        let lateness_days = raw.engine.lateness_days.unwrap_or(MIN_LATENESS_DAYS);
+        if !(MIN_LATENESS_DAYS..=3650).contains(&lateness_days) {
+            return fail(format!(
+                "engine.lateness_days must be between {MIN_LATENESS_DAYS} and 3650 (got {lateness_days})"
+            ));
+        }
         let burst_window_ms = match raw.bots.burst_seconds {
             None => 2_000,
             Some(s) if s.is_finite() && (0.0..=60.0).contains(&s) => (s * 1000.0).round() as i64,
@@ -695,7 +715,59 @@ impl Rules {
             },
             burst_window_ms,
             click_without_open: raw.bots.click_without_open,
-        })
+            lateness_ms: lateness_days * MILLIS_PER_DAY,
+            fingerprint: String::new(),
+        }
+        .with_fingerprint())
+    }
+
+    /// A digest of everything that scores (the mapping aside): a lead's working state
+    /// computed under other rules is rebuilt from its ledger.
+    pub fn fingerprint(&self) -> &str {
+        &self.fingerprint
+    }
+
+    fn with_fingerprint(mut self) -> Self {
+        use sha2::{Digest, Sha256};
+        self.fingerprint.clear();
+        let digest = Sha256::digest(format!("{self:?}").as_bytes());
+        self.fingerprint = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+        self
+    }
+
+    /// The lateness window: events older than the newest one by more than this are folded
+    /// at the checkpoint instead of at their own time.
+    pub fn lateness_ms(&self) -> i64 {
+        self.lateness_ms
+    }
+
+    /// How far back single hits of `signal` are still read one by one: its longest
+    /// combination window, its frequency-limit window, and for email the burst window.
+    pub(crate) fn lookback_ms(&self, signal: Signal) -> i64 {
+        let criteria = self
+            .mql
+            .criteria
+            .iter()
+            .filter(|c| c.all.iter().any(|(s, _)| *s == signal))
+            .filter_map(|c| c.within_ms);
+        let limit = self
+            .signals
+            .get(&signal)
+            .and_then(|r| r.limit.map(|(_, w)| w));
+        let email = matches!(signal, Signal::EmailClicked | Signal::EmailOpened)
+            .then_some(self.burst_window_ms);
+        criteria.chain(limit).chain(email).max().unwrap_or(0)
+    }
+
+    /// Signals whose counted hits must be kept one by one forever: those of a combination
+    /// criterion without a time window (it counts every occurrence since a recycle).
+    pub(crate) fn unbounded_signals(&self) -> BTreeSet<Signal> {
+        self.mql
+            .criteria
+            .iter()
+            .filter(|c| c.within_ms.is_none())
+            .flat_map(|c| c.all.iter().map(|(s, _)| *s))
+            .collect()
     }
 
     /// The shipped default rules (`infra/rules.toml`, compiled in and tested to be valid).

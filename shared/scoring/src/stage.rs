@@ -88,13 +88,27 @@ impl fmt::Display for Cause {
     }
 }
 
-/// One recorded stage change.
+/// One stage change. `at` is event time (the event that completed the evidence, or the sales
+/// action); `recorded_at` is when leadscore first recorded it, which is later when the
+/// evidence arrived late. Two folds of the same events agree on everything but `recorded_at`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Transition {
     pub from: Stage,
     pub to: Stage,
     pub at: Timestamp,
     pub cause: Cause,
+    #[serde(default)]
+    pub recorded_at: Timestamp,
+}
+
+impl Transition {
+    /// The same move, whenever it was recorded.
+    pub fn same_move(&self, other: &Transition) -> bool {
+        self.from == other.from
+            && self.to == other.to
+            && self.at == other.at
+            && self.cause == other.cause
+    }
 }
 
 #[cfg(test)]

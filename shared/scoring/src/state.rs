@@ -1,29 +1,35 @@
-//! A lead's aggregate: everything `apply` needs to score the next event and `score` needs to
-//! explain the total at any later time.
+//! A lead's working state: the funnel folded from its events, and the bounded evidence that
+//! `apply` re-folds when a late event arrives and `score` explains at any later time.
+//!
+//! The state is a function of the lead's set of events (see ARCHITECTURE.md, "Scoring
+//! model"): the evidence is kept as sets (hits, facts) and the funnel is folded from them in
+//! event-time order, so arrival order is invisible. What lies before the checkpoint (older
+//! than the rules' lateness window) is folded for good; what is older still and can no longer
+//! change a score is kept as per-signal summaries, which bounds the state.
 
 use crate::{
-    AnonymousId, Bant, Email, Event, EventId, Identity, LeadId, Profile, Signal, Stage, Timestamp,
-    Transition,
+    AnonymousId, Bant, BantUpdate, Email, Event, EventId, Identity, LeadId, Profile, Signal,
+    SignalKind, Stage, Timestamp, Transition,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
-/// One scored (or bot-flagged) occurrence of a signal. The score is recomputed from hits at
-/// request time, which is what makes decay, expiry and explanations exact.
+/// One scored (or bot-flagged) occurrence of a signal. Every accepted event leaves one.
+/// Stored as a JSON array `[at, event, signal, bot, message_id, counted]`: a lead holds
+/// hundreds, and field names would be most of their bytes.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(into = "HitRow", from = "HitRow")]
 pub struct Hit {
     pub at: Timestamp,
     pub event: EventId,
     pub signal: Signal,
     /// Why this hit is not scored (a bot verdict), if it is not.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bot: Option<String>,
     /// The email message a click or open belongs to (burst detection across deliveries).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message_id: Option<String>,
-    /// The clicked link, for clicks only.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub url: Option<String>,
+    /// Whether the frequency limit counted it, decided for good once the hit is older than
+    /// the checkpoint (its neighbours may since have been summarised).
+    pub counted: Option<bool>,
 }
 
 impl Hit {
@@ -32,11 +38,209 @@ impl Hit {
     }
 }
 
+type HitRow = (
+    i64,
+    EventId,
+    Signal,
+    Option<String>,
+    Option<String>,
+    Option<bool>,
+);
+
+impl From<Hit> for HitRow {
+    fn from(h: Hit) -> Self {
+        (
+            h.at.millis(),
+            h.event,
+            h.signal,
+            h.bot,
+            h.message_id,
+            h.counted,
+        )
+    }
+}
+
+impl From<HitRow> for Hit {
+    fn from((at, event, signal, bot, message_id, counted): HitRow) -> Self {
+        Hit {
+            at: Timestamp::from_millis(at),
+            event,
+            signal,
+            bot,
+            message_id,
+            counted,
+        }
+    }
+}
+
+/// What an event tells the funnel besides its signal: profile and BANT answers, and for
+/// sales feedback who decided and why. Kept only for events after the checkpoint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fact {
+    pub at: Timestamp,
+    pub event: EventId,
+    pub signal: Signal,
+    #[serde(default, skip_serializing_if = "Profile::is_empty")]
+    pub profile: Profile,
+    #[serde(default, skip_serializing_if = "BantUpdate::is_empty")]
+    pub bant: BantUpdate,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+impl Fact {
+    /// The fact an event carries, if it carries anything beyond its signal.
+    pub fn of(event: &Event) -> Option<Fact> {
+        let sales = event.signal.kind() == SignalKind::SalesFeedback;
+        if event.is_bot() || (!sales && event.profile.is_empty() && event.bant.is_empty()) {
+            return None;
+        }
+        Some(Fact {
+            at: event.occurred_at,
+            event: event.id.clone(),
+            signal: event.signal,
+            profile: event.profile.clone(),
+            bant: event.bant.clone(),
+            actor: sales.then(|| event.attributes.actor.clone()).flatten(),
+            reason: sales.then(|| event.attributes.reason.clone()).flatten(),
+        })
+    }
+}
+
 /// Sales took the lead out of the funnel; automatic moves stop until sales accepts it again.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Disqualification {
     pub at: Timestamp,
     pub reason: String,
+}
+
+/// A sales action that late evidence made moot: when re-folded at its own time the lead's
+/// stage no longer allowed it (e.g. "accept" on a lead that a late demo request had already
+/// made an SQL). It stays in the ledger and is shown, but moves nothing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Superseded {
+    pub event: EventId,
+    pub action: Signal,
+    pub at: Timestamp,
+    /// The stage the lead was in at that time, once everything known was folded.
+    pub stage: Stage,
+}
+
+/// The part of a lead that the fold moves, as opposed to the evidence it reads.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Funnel {
+    pub stage: Stage,
+    pub stage_entered_at: Timestamp,
+    #[serde(default)]
+    pub stage_history: Vec<Transition>,
+    #[serde(default)]
+    pub profile: Profile,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile_as_of: Option<(Timestamp, EventId)>,
+    #[serde(default)]
+    pub bant: Bant,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requalify_after: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disqualified: Option<Disqualification>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub superseded: Vec<Superseded>,
+}
+
+impl Funnel {
+    /// Everyone starts as an anonymous visitor; being identified is the first recorded move.
+    pub fn start(at: Timestamp) -> Self {
+        Funnel {
+            stage: Stage::Visitor,
+            stage_entered_at: at,
+            stage_history: Vec::new(),
+            profile: Profile::default(),
+            profile_as_of: None,
+            bant: Bant::default(),
+            requalify_after: None,
+            disqualified: None,
+            superseded: Vec::new(),
+        }
+    }
+}
+
+/// The funnel as folded from every event up to and including `at` (ties by event id). Events
+/// at or before it no longer re-fold: a later one older than it is folded at `at`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Checkpoint {
+    pub at: Timestamp,
+    pub funnel: Funnel,
+}
+
+/// Hits of one signal too old to matter one by one: their count, and what they still add to
+/// the score (expired points add nothing; non-expiring ones keep decaying from `anchor`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    /// Occurrences that were not bots.
+    pub occurrences: u32,
+    /// Counted occurrences whose points never expire.
+    pub counted: u32,
+    /// Sum over those of their decay factor as of `anchor` (1 each for points that never decay).
+    pub weight: f64,
+    pub anchor: Timestamp,
+    /// The part of `counted`/`weight` newer than `qualifying_since`: it counts towards
+    /// qualifying while the lead's requalification time is still that one.
+    pub qualifying_count: u32,
+    pub qualifying_weight: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub qualifying_since: Option<Timestamp>,
+    /// Counted hits whose points will still expire: only their times, oldest first, kept
+    /// until they expire (so that expiry stays exact) or until younger hits alone hold the
+    /// signal at its cap until then.
+    #[serde(default, skip_serializing_if = "Vec::is_empty", with = "millis")]
+    pub pending: Vec<Timestamp>,
+}
+
+/// Times as bare milliseconds: a summary may hold hundreds.
+mod millis {
+    use crate::Timestamp;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(times: &[Timestamp], s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(times.iter().map(|t| t.millis()))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Timestamp>, D::Error> {
+        let raw = Vec::<i64>::deserialize(d)?;
+        Ok(raw.into_iter().map(Timestamp::from_millis).collect())
+    }
+}
+
+impl Summary {
+    pub(crate) fn new(anchor: Timestamp, since: Option<Timestamp>) -> Self {
+        Summary {
+            occurrences: 0,
+            counted: 0,
+            weight: 0.0,
+            anchor,
+            qualifying_count: 0,
+            qualifying_weight: 0.0,
+            qualifying_since: since,
+            pending: Vec::new(),
+        }
+    }
+
+    /// Counted occurrences newer than `since` that still show interest (hand-raises, advocacy).
+    pub(crate) fn shown_since(&self, since: Option<Timestamp>) -> usize {
+        let summarised = if self.qualifying_since == since {
+            self.qualifying_count as usize
+        } else {
+            0
+        };
+        summarised
+            + self
+                .pending
+                .iter()
+                .filter(|t| since.is_none_or(|s| **t > s))
+                .count()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -48,7 +252,10 @@ pub struct LeadState {
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
     pub anonymous_ids: BTreeSet<AnonymousId>,
     pub stage: Stage,
+    /// When the lead entered its stage, in event time (the event that completed the evidence).
     pub stage_entered_at: Timestamp,
+    /// When that move was first recorded (arrival time): the stage listing's order.
+    pub stage_recorded_at: Timestamp,
     #[serde(default)]
     pub stage_history: Vec<Transition>,
     /// Product-qualified: used a trial or a free version.
@@ -60,12 +267,19 @@ pub struct LeadState {
     pub bant: Bant,
     pub first_seen: Timestamp,
     pub last_seen: Timestamp,
-    /// Ids of events already applied (dedup memory). A set, so order of arrival is invisible.
-    #[serde(default)]
-    pub seen: BTreeSet<EventId>,
-    /// Every signal occurrence, sorted by (time, event id).
+    /// The earliest event that carried the email address: the person is a lead from then on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identified_at: Option<Timestamp>,
+    /// Hits still needed one by one, sorted by (time, event id).
     #[serde(default)]
     pub hits: Vec<Hit>,
+    /// Facts after the checkpoint, sorted by (time, event id).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub facts: Vec<Fact>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkpoint: Option<Checkpoint>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub summaries: BTreeMap<Signal, Summary>,
     /// After a recycle, automatic qualification only counts behaviour newer than this.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub requalify_after: Option<Timestamp>,
@@ -74,92 +288,45 @@ pub struct LeadState {
     /// The (time, event) of the profile answers in force: older events only fill gaps.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub profile_as_of: Option<(Timestamp, EventId)>,
-    /// The events sharing the latest timestamp and the funnel from before them, so that a tie
-    /// is re-applied in event-id order whatever order it arrived in.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub latest: Option<LatestGroup>,
-}
-
-/// The part of a lead that events move, as opposed to what they accumulate (hits, ids).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Funnel {
-    pub stage: Stage,
-    pub stage_entered_at: Timestamp,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub superseded: Vec<Superseded>,
+    /// Events accepted (the ledger's length), summaries included.
     #[serde(default)]
-    pub stage_history: Vec<Transition>,
+    pub events: u64,
+    /// The rules the summaries and the checkpoint were computed with ([`crate::Rules::fingerprint`]):
+    /// under other rules the state is rebuilt from the ledger.
     #[serde(default)]
-    pub pql: bool,
-    #[serde(default)]
-    pub profile: Profile,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub profile_as_of: Option<(Timestamp, EventId)>,
-    #[serde(default)]
-    pub bant: Bant,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub requalify_after: Option<Timestamp>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub disqualified: Option<Disqualification>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct LatestGroup {
-    pub at: Timestamp,
-    pub base: Funnel,
-    pub events: Vec<Event>,
+    pub rules: String,
 }
 
 impl LeadState {
-    /// A lead never seen before, first seen at `at`. `apply` moves it to lead at once if the
-    /// identity has an email.
-    /// `at` is when it was first seen (the first event's time).
+    /// A lead never seen before; `apply` dates it by its first event.
     pub fn new(identity: &Identity, at: Timestamp) -> Self {
-        // Everyone starts anonymous; being identified is the first recorded move (to lead).
-        let stage = Stage::Visitor;
         LeadState {
             id: identity.primary_lead_id(),
             email: identity.email.clone(),
             anonymous_ids: identity.anonymous_id.iter().cloned().collect(),
-            stage,
+            stage: Stage::Visitor,
             stage_entered_at: at,
+            stage_recorded_at: at,
             stage_history: Vec::new(),
             pql: false,
             profile: Profile::default(),
             bant: Bant::default(),
             first_seen: at,
             last_seen: at,
-            seen: BTreeSet::new(),
+            identified_at: None,
             hits: Vec::new(),
+            facts: Vec::new(),
+            checkpoint: None,
+            summaries: BTreeMap::new(),
             requalify_after: None,
             disqualified: None,
             profile_as_of: None,
-            latest: None,
+            superseded: Vec::new(),
+            events: 0,
+            rules: String::new(),
         }
-    }
-
-    pub(crate) fn funnel(&self) -> Funnel {
-        Funnel {
-            stage: self.stage,
-            stage_entered_at: self.stage_entered_at,
-            stage_history: self.stage_history.clone(),
-            pql: self.pql,
-            profile: self.profile.clone(),
-            profile_as_of: self.profile_as_of.clone(),
-            bant: self.bant.clone(),
-            requalify_after: self.requalify_after,
-            disqualified: self.disqualified.clone(),
-        }
-    }
-
-    pub(crate) fn set_funnel(&mut self, f: Funnel) {
-        self.stage = f.stage;
-        self.stage_entered_at = f.stage_entered_at;
-        self.stage_history = f.stage_history;
-        self.pql = f.pql;
-        self.profile = f.profile;
-        self.profile_as_of = f.profile_as_of;
-        self.bant = f.bant;
-        self.requalify_after = f.requalify_after;
-        self.disqualified = f.disqualified;
     }
 
     /// A fresh state for the lead an event names: the lead's own (email) id when it has one.
@@ -167,40 +334,57 @@ impl LeadState {
         LeadState::new(&event.identity, event.occurred_at)
     }
 
-    pub fn has_seen(&self, id: &EventId) -> bool {
-        self.seen.contains(id)
+    pub fn funnel(&self) -> Funnel {
+        Funnel {
+            stage: self.stage,
+            stage_entered_at: self.stage_entered_at,
+            stage_history: self.stage_history.clone(),
+            profile: self.profile.clone(),
+            profile_as_of: self.profile_as_of.clone(),
+            bant: self.bant.clone(),
+            requalify_after: self.requalify_after,
+            disqualified: self.disqualified.clone(),
+            superseded: self.superseded.clone(),
+        }
     }
 
-    /// How many times each signal occurred (bot hits excluded).
+    pub(crate) fn set_funnel(&mut self, f: Funnel) {
+        self.stage = f.stage;
+        self.stage_entered_at = f.stage_entered_at;
+        self.stage_history = f.stage_history;
+        self.profile = f.profile;
+        self.profile_as_of = f.profile_as_of;
+        self.bant = f.bant;
+        self.requalify_after = f.requalify_after;
+        self.disqualified = f.disqualified;
+        self.superseded = f.superseded;
+    }
+
+    /// Whether the event id is among the events still held one by one. Older ids are only in
+    /// the ledger: the store checks there (exactly, for any age).
+    pub fn has_seen(&self, id: &EventId) -> bool {
+        self.hits.iter().any(|h| &h.event == id)
+    }
+
+    /// How many times each signal occurred (bot hits excluded), summaries included.
     pub fn signal_counts(&self) -> BTreeMap<Signal, u32> {
-        let mut counts = BTreeMap::new();
+        let mut counts: BTreeMap<Signal, u32> = self
+            .summaries
+            .iter()
+            .filter(|(_, s)| s.occurrences > 0)
+            .map(|(signal, s)| (*signal, s.occurrences))
+            .collect();
         for hit in self.hits.iter().filter(|h| !h.is_bot()) {
             *counts.entry(hit.signal).or_insert(0) += 1;
         }
         counts
     }
 
-    /// Stitches an anonymous visitor's history into this lead: its hits, dedup memory and
-    /// anonymous ids, and its first visit. The lead's own profile answers win over the
-    /// visitor's. Stages are not touched here: the next `apply` re-qualifies the lead.
-    /// Absorbing the same visitor twice changes nothing.
-    pub fn absorb_visitor(&mut self, visitor: &LeadState) {
-        self.anonymous_ids
-            .extend(visitor.anonymous_ids.iter().cloned());
-        for hit in &visitor.hits {
-            if !self.seen.contains(&hit.event) {
-                self.hits.push(hit.clone());
-            }
-        }
-        self.hits.sort();
-        self.hits.dedup();
-        self.seen.extend(visitor.seen.iter().cloned());
-        let mut profile = visitor.profile.clone();
-        profile.merge(&self.profile);
-        self.profile = profile;
-        self.first_seen = self.first_seen.min(visitor.first_seen);
-        self.last_seen = self.last_seen.max(visitor.last_seen);
-        // The tie snapshot predates the absorbed history: start the next group afresh.
-        self.latest = None;
+    /// The latest event time the state holds (hits, facts, checkpoint).
+    pub(crate) fn latest_at(&self) -> Option<Timestamp> {
+        let hits = self.hits.last().map(|h| h.at);
+        let facts = self.facts.last().map(|f| f.at);
+        let checkpoint = self.checkpoint.as_ref().map(|c| c.at);
+        [hits, facts, checkpoint].into_iter().flatten().max()
     }
 }

@@ -6,7 +6,8 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 /// Milliseconds since the Unix epoch, UTC.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// The default is the epoch (only for records written before a field existed).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Timestamp(i64);
 
 pub const MILLIS_PER_SECOND: i64 = 1_000;

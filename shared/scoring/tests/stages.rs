@@ -356,7 +356,7 @@ fn visitors_stay_visitors_until_identified() {
     // Stitched into a lead, its hand-raise counts.
     let form = event("form", Signal::FormSubmitted, t(DAY));
     let mut lead = LeadState::for_event(&form);
-    lead.absorb_visitor(&state);
+    lead.absorb_visitor(&state, &rules, t(DAY));
     let lead = apply(&lead, &form, &rules, t(DAY)).unwrap().state;
     assert_eq!(lead.stage, Stage::Sql);
     assert_eq!(lead.first_seen, t(0));

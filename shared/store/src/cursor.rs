@@ -55,7 +55,7 @@ mod tests {
 
     #[test]
     fn cursors_round_trip_and_refuse_forgeries() {
-        let key = crate::sort_key(
+        let key = crate::records::sort_key(
             Timestamp::from_millis(42),
             &LeadId::parse(&format!("ld_{}", "a".repeat(32))).unwrap(),
         );

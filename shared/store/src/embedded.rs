@@ -1,25 +1,38 @@
 //! The embedded store: one redb file (`<dir>/leads.redb`), durable on every commit
-//! (copy-on-write B-trees, fsync at commit), with the same records and conditions as DynamoDB.
-//! redb serialises write transactions, and each commit re-checks the head version inside its
-//! transaction, so the shared optimistic `apply` behaves exactly as it does on DynamoDB.
+//! (copy-on-write B-trees, fsync at commit), with the records of `records.rs`. Each primitive
+//! is one redb transaction; redb serialises writers, and every condition DynamoDB checks is
+//! re-checked inside the write transaction, so the shared logic behaves the same on both.
 
-use crate::{
-    apply_with, check_limit, cursor, decode, encode, history_ids, key_id, resolve, stored, Applied,
-    Backend, Commit, CommitError, Head, LeadKey, LeadStore, LedgerEntry, Page, StageEntry,
-    StoreError, StoredLead,
-};
+use crate::engine::Backend;
+use crate::migrate::{import, Migration, V1Entry};
+use crate::records::{Erased, LedgerEntry, Listed, Publish, Snapshot, StageEntry, View};
+use crate::{decode, encode, CommitError, StoreError};
 use async_trait::async_trait;
-use leadscore_scoring::{Event, LeadId, Rules, Stage, Timestamp};
-use redb::{Database, ReadableTable, TableDefinition};
+use leadscore_scoring::{EventId, LeadId, Rules, Stage, Timestamp};
+use redb::{Database, ReadableTable, TableDefinition, TableHandle};
 use std::path::Path;
 use std::sync::Arc;
 
-/// lead id -> Head (JSON)
-const HEADS: TableDefinition<&str, &[u8]> = TableDefinition::new("heads");
-/// "<lead id>#<version, 12 digits>" -> LedgerEntry (JSON)
-const LEDGER: TableDefinition<&str, &[u8]> = TableDefinition::new("ledger");
-/// "<stage>#<entered at, 20 digits>#<lead id>" -> lead id
-const STAGES: TableDefinition<&str, &str> = TableDefinition::new("stages");
+/// "<lead id>#<event id>" -> LedgerEntry (JSON); empty: a tombstone (an erased person's
+/// redelivery, kept only so that it stays a duplicate).
+const ENTRIES: TableDefinition<&str, &[u8]> = TableDefinition::new("entries");
+/// "<lead id>#<arrival key>" -> event id: the entries in arrival order.
+const ARRIVALS: TableDefinition<&str, &str> = TableDefinition::new("arrivals");
+/// lead id -> Snapshot (JSON)
+const SNAPSHOTS: TableDefinition<&str, &[u8]> = TableDefinition::new("snapshots");
+/// "<stage>#<recorded at, 20 digits>#<lead id>" -> lead id
+const STAGE_INDEX: TableDefinition<&str, &str> = TableDefinition::new("stage_index");
+/// lead id -> "<folded events>|<its stage index key>"
+const STAGE_OF: TableDefinition<&str, &str> = TableDefinition::new("stage_of");
+/// stitched visitor id -> lead id
+const ALIASES: TableDefinition<&str, &str> = TableDefinition::new("aliases");
+/// lead id -> Erased (JSON)
+const ERASED: TableDefinition<&str, &[u8]> = TableDefinition::new("erased");
+
+/// The first version's tables (see `migrate.rs`): read once by `migrate_v1`, then dropped.
+const V1_LEDGER: TableDefinition<&str, &[u8]> = TableDefinition::new("ledger");
+const V1_HEADS: TableDefinition<&str, &[u8]> = TableDefinition::new("heads");
+const V1_STAGES: TableDefinition<&str, &str> = TableDefinition::new("stages");
 
 #[derive(Clone)]
 pub struct Embedded {
@@ -30,16 +43,19 @@ fn unavailable(e: impl std::fmt::Display) -> StoreError {
     StoreError::Unavailable(format!("embedded store: {e}"))
 }
 
-fn ledger_key(id: &LeadId, version: u64) -> String {
-    format!("{id}#{version:012}")
+fn entry_key(id: &LeadId, event: &str) -> String {
+    format!("{id}#{event}")
 }
 
-fn stage_key(entry: &StageEntry) -> String {
+fn index_key(entry: &StageEntry) -> String {
     format!("{}#{}", entry.stage, entry.sort_key())
 }
 
+type Tx = redb::WriteTransaction;
+
 impl Embedded {
-    /// Opens (creating if needed) the store in directory `dir`, e.g. `./.leadscore`.
+    /// Opens (creating if needed) the store in directory `dir`, e.g. `./.leadscore`. A store
+    /// written by an earlier version is migrated on open (see `migrate.rs`).
     pub fn open(dir: impl AsRef<Path>) -> Result<Self, StoreError> {
         let dir = dir.as_ref();
         std::fs::create_dir_all(dir)
@@ -47,12 +63,54 @@ impl Embedded {
         let db = Database::create(dir.join("leads.redb")).map_err(unavailable)?;
         let tx = db.begin_write().map_err(unavailable)?;
         {
-            tx.open_table(HEADS).map_err(unavailable)?;
-            tx.open_table(LEDGER).map_err(unavailable)?;
-            tx.open_table(STAGES).map_err(unavailable)?;
+            tx.open_table(ENTRIES).map_err(unavailable)?;
+            tx.open_table(ARRIVALS).map_err(unavailable)?;
+            tx.open_table(SNAPSHOTS).map_err(unavailable)?;
+            tx.open_table(STAGE_INDEX).map_err(unavailable)?;
+            tx.open_table(STAGE_OF).map_err(unavailable)?;
+            tx.open_table(ALIASES).map_err(unavailable)?;
+            tx.open_table(ERASED).map_err(unavailable)?;
         }
         tx.commit().map_err(unavailable)?;
         Ok(Embedded { db: Arc::new(db) })
+    }
+
+    /// Imports what the first version wrote in this file (its ledger, re-applied), then drops
+    /// its tables. `None`: there was nothing to migrate. `leadscore serve` runs it at start.
+    pub async fn migrate_v1(&self, rules: &Rules) -> Result<Option<Migration>, StoreError> {
+        let entries = self
+            .blocking(|db| {
+                let tx = db.begin_read().map_err(unavailable)?;
+                let v1 = tx
+                    .list_tables()
+                    .map_err(unavailable)?
+                    .any(|t| t.name() == V1_LEDGER.name());
+                if !v1 {
+                    return Ok(None);
+                }
+                let ledger = tx.open_table(V1_LEDGER).map_err(unavailable)?;
+                let mut entries = Vec::new();
+                for item in ledger.iter().map_err(unavailable)? {
+                    let (_, v) = item.map_err(unavailable)?;
+                    entries.push(decode::<V1Entry>(v.value())?);
+                }
+                Ok(Some(entries))
+            })
+            .await?;
+        let Some(entries) = entries else {
+            return Ok(None);
+        };
+        let done = import(self, entries, rules).await?;
+        self.blocking(|db| {
+            let tx = db.begin_write().map_err(unavailable)?;
+            tx.delete_table(V1_LEDGER).map_err(unavailable)?;
+            tx.delete_table(V1_HEADS).map_err(unavailable)?;
+            tx.delete_table(V1_STAGES).map_err(unavailable)?;
+            tx.commit().map_err(unavailable)?;
+            Ok(())
+        })
+        .await?;
+        Ok(Some(done))
     }
 
     async fn blocking<T: Send + 'static>(
@@ -64,221 +122,351 @@ impl Embedded {
             .await
             .map_err(|e| StoreError::Internal(e.to_string()))?
     }
+
+    /// One write transaction, committed if `f` succeeds.
+    async fn write<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Tx) -> Result<T, CommitError> + Send + 'static,
+    ) -> Result<T, CommitError> {
+        let db = self.db.clone();
+        tokio::task::spawn_blocking(move || {
+            let tx = db.begin_write().map_err(unavailable)?;
+            let out = f(&tx)?;
+            tx.commit().map_err(unavailable)?;
+            Ok(out)
+        })
+        .await
+        .map_err(|e| CommitError::Store(StoreError::Internal(e.to_string())))?
+    }
 }
 
-fn read_head(db: &Database, id: &str) -> Result<Option<Head>, StoreError> {
-    let tx = db.begin_read().map_err(unavailable)?;
-    let heads = tx.open_table(HEADS).map_err(unavailable)?;
-    let value = heads.get(id).map_err(unavailable)?;
+/// A `STAGE_OF` value: "<folded>|<index key>" ("<folded>|" once unlisted).
+fn listed(value: &str) -> Result<Listed, StoreError> {
+    let bad = || StoreError::Internal(format!("unreadable stage entry {value:?}"));
+    let (folded, key) = value.split_once('|').ok_or_else(bad)?;
+    let folded = folded.parse().map_err(|_| bad())?;
+    let entry = match key.split_once('#') {
+        None => None,
+        Some((stage, sort)) => Some((stage.parse::<Stage>().map_err(|_| bad())?, sort.to_string())),
+    };
+    Ok(Listed { entry, folded })
+}
+
+fn store_err(e: CommitError) -> StoreError {
+    match e {
+        CommitError::Store(e) => e,
+        CommitError::Conflict => StoreError::Contention,
+    }
+}
+
+fn erased_of(tx: &Tx, id: &str) -> Result<Option<Erased>, StoreError> {
+    let table = tx.open_table(ERASED).map_err(unavailable)?;
+    let value = table.get(id).map_err(unavailable)?;
     value.map(|v| decode(v.value())).transpose()
 }
 
 #[async_trait]
 impl Backend for Embedded {
-    async fn head(&self, id: &LeadId) -> Result<Option<Head>, StoreError> {
+    async fn append(&self, id: &LeadId, entry: &LedgerEntry) -> Result<bool, StoreError> {
+        let key = entry_key(id, entry.event.id.as_str());
+        let arrival = format!("{id}#{}", entry.arrival_key());
+        let bytes = encode(entry)?;
+        let event = entry.event.id.to_string();
+        self.write(move |tx| {
+            let mut entries = tx.open_table(ENTRIES).map_err(unavailable)?;
+            if entries.get(key.as_str()).map_err(unavailable)?.is_some() {
+                return Ok(false);
+            }
+            entries
+                .insert(key.as_str(), bytes.as_slice())
+                .map_err(unavailable)?;
+            let mut arrivals = tx.open_table(ARRIVALS).map_err(unavailable)?;
+            arrivals
+                .insert(arrival.as_str(), event.as_str())
+                .map_err(unavailable)?;
+            Ok(true)
+        })
+        .await
+        .map_err(store_err)
+    }
+
+    async fn tombstone(&self, id: &LeadId, event: &EventId) -> Result<(), StoreError> {
+        let key = entry_key(id, event.as_str());
         let id = id.to_string();
-        self.blocking(move |db| read_head(db, &id)).await
-    }
-
-    async fn commit(&self, commit: Commit) -> Result<(), CommitError> {
-        let db = self.db.clone();
-        tokio::task::spawn_blocking(move || write(&db, commit))
-            .await
-            .map_err(|e| CommitError::Store(StoreError::Internal(e.to_string())))?
-    }
-}
-
-fn write(db: &Database, c: Commit) -> Result<(), CommitError> {
-    let tx = db.begin_write().map_err(unavailable)?;
-    {
-        let mut heads = tx.open_table(HEADS).map_err(unavailable)?;
-        let version_of =
-            |heads: &redb::Table<&str, &[u8]>, id: &str| -> Result<Option<u64>, StoreError> {
-                let value = heads.get(id).map_err(unavailable)?;
-                Ok(value
-                    .map(|v| decode::<Head>(v.value()))
-                    .transpose()?
-                    .map(|h| h.version))
+        self.write(move |tx| {
+            let mut entries = tx.open_table(ENTRIES).map_err(unavailable)?;
+            let old: Option<LedgerEntry> = match entries.get(key.as_str()).map_err(unavailable)? {
+                Some(v) if !v.value().is_empty() => Some(decode(v.value())?),
+                _ => None,
             };
-        // The same conditions DynamoDB checks: nobody wrote these heads since we read them.
-        if version_of(&heads, c.lead_id.as_str())? != c.expected {
-            return Err(CommitError::Conflict);
-        }
-        if let Some(s) = &c.stitch {
-            if version_of(&heads, s.visitor_id.as_str())? != s.expected {
-                return Err(CommitError::Conflict);
-            }
-        }
-        heads
-            .insert(c.lead_id.as_str(), encode(&c.head)?.as_slice())
-            .map_err(unavailable)?;
-        let mut stages = tx.open_table(STAGES).map_err(unavailable)?;
-        if let Some(s) = &c.stitch {
-            heads
-                .insert(s.visitor_id.as_str(), encode(&s.alias)?.as_slice())
+            entries
+                .insert(key.as_str(), [].as_slice())
                 .map_err(unavailable)?;
-            if let Some(old) = &s.old_entry {
-                stages
-                    .remove(stage_key(old).as_str())
-                    .map_err(unavailable)?;
-            }
-        }
-        if let Some((old, new)) = &c.stage_change {
             if let Some(old) = old {
-                stages
-                    .remove(stage_key(old).as_str())
+                let mut arrivals = tx.open_table(ARRIVALS).map_err(unavailable)?;
+                arrivals
+                    .remove(format!("{id}#{}", old.arrival_key()).as_str())
                     .map_err(unavailable)?;
             }
-            stages
-                .insert(stage_key(new).as_str(), new.id.as_str())
-                .map_err(unavailable)?;
-        }
-        if let Some(entry) = &c.ledger {
-            let mut ledger = tx.open_table(LEDGER).map_err(unavailable)?;
-            ledger
-                .insert(
-                    ledger_key(&c.lead_id, c.head.version).as_str(),
-                    encode(entry)?.as_slice(),
-                )
-                .map_err(unavailable)?;
-        }
-    }
-    tx.commit().map_err(unavailable)?;
-    Ok(())
-}
-
-#[async_trait]
-impl LeadStore for Embedded {
-    async fn apply(
-        &self,
-        event: &Event,
-        rules: &Rules,
-        now: Timestamp,
-    ) -> Result<Applied, StoreError> {
-        apply_with(self, event, rules, now).await
+            Ok(())
+        })
+        .await
+        .map_err(store_err)
     }
 
-    async fn get(&self, key: &LeadKey) -> Result<Option<StoredLead>, StoreError> {
-        Ok(resolve(self, &key_id(key))
-            .await?
-            .and_then(|(_, head)| stored(head)))
-    }
-
-    async fn list_by_stage(
-        &self,
-        stage: Stage,
-        changed_since: Option<Timestamp>,
-        limit: u32,
-        cursor: Option<&str>,
-    ) -> Result<Page, StoreError> {
-        check_limit(limit)?;
-        let after = cursor.map(|c| cursor::read(stage, c)).transpose()?;
-        let from = cursor::since_key(changed_since);
+    async fn view(&self, id: &LeadId) -> Result<View, StoreError> {
+        let id = id.to_string();
         self.blocking(move |db| {
             let tx = db.begin_read().map_err(unavailable)?;
-            let stages = tx.open_table(STAGES).map_err(unavailable)?;
-            let heads = tx.open_table(HEADS).map_err(unavailable)?;
-            let prefix = format!("{stage}#");
-            let start = match &after {
-                // Strictly after the last key returned: '\u{0}' sorts before every key char.
-                Some(k) if *k >= from => format!("{prefix}{k}\u{0}"),
-                _ => format!("{prefix}{from}"),
+            let get = |name: TableDefinition<&str, &[u8]>| -> Result<Option<Vec<u8>>, StoreError> {
+                let table = tx.open_table(name).map_err(unavailable)?;
+                let value = table.get(id.as_str()).map_err(unavailable)?;
+                Ok(value.map(|v| v.value().to_vec()))
             };
-            let end = format!("{prefix}\u{7f}");
-            let mut leads = Vec::new();
-            let mut last = None;
-            for item in stages
+            let erased: Option<Erased> = get(ERASED)?.map(|b| decode(&b)).transpose()?;
+            let snapshot: Option<Snapshot> = get(SNAPSHOTS)?.map(|b| decode(&b)).transpose()?;
+            let aliases = tx.open_table(ALIASES).map_err(unavailable)?;
+            let alias = match aliases.get(id.as_str()).map_err(unavailable)? {
+                Some(v) => Some(
+                    LeadId::parse(v.value()).map_err(|e| StoreError::Internal(e.to_string()))?,
+                ),
+                None => None,
+            };
+            let arrivals = tx.open_table(ARRIVALS).map_err(unavailable)?;
+            let entries = tx.open_table(ENTRIES).map_err(unavailable)?;
+            let start = match &snapshot {
+                // Strictly after the watermark: '\u{0}' sorts before every key character.
+                Some(s) => format!("{id}#{}\u{0}", s.watermark),
+                None => format!("{id}#"),
+            };
+            let end = format!("{id}#\u{7f}\u{7f}");
+            let mut tail = Vec::new();
+            for item in arrivals
                 .range(start.as_str()..end.as_str())
                 .map_err(unavailable)?
             {
-                let (key, id) = item.map_err(unavailable)?;
-                let head = heads.get(id.value()).map_err(unavailable)?;
-                let head: Option<Head> = head.map(|v| decode(v.value())).transpose()?;
-                if let Some(lead) = head.and_then(stored) {
-                    leads.push(lead);
-                    last = Some(key.value()[prefix.len()..].to_string());
-                }
-                if leads.len() == limit as usize {
-                    break;
-                }
-            }
-            // A full page may be followed by more; an empty next page is cheap and honest.
-            let next = match last {
-                Some(k) if leads.len() == limit as usize => Some(cursor::issue(stage, &k)),
-                _ => None,
-            };
-            Ok(Page { leads, next })
-        })
-        .await
-    }
-
-    async fn ledger(&self, id: &LeadId) -> Result<Vec<Event>, StoreError> {
-        let Some((_, head)) = resolve(self, id).await? else {
-            return Ok(Vec::new());
-        };
-        let Some(state) = head.state else {
-            return Ok(Vec::new());
-        };
-        let ids = history_ids(&state);
-        self.blocking(move |db| {
-            let tx = db.begin_read().map_err(unavailable)?;
-            let ledger = tx.open_table(LEDGER).map_err(unavailable)?;
-            let mut entries: Vec<(Timestamp, String, LedgerEntry)> = Vec::new();
-            for id in ids {
-                let start = format!("{id}#");
-                let end = format!("{id}#~");
-                for item in ledger
-                    .range(start.as_str()..end.as_str())
-                    .map_err(unavailable)?
-                {
-                    let (key, value) = item.map_err(unavailable)?;
-                    let entry: LedgerEntry = decode(value.value())?;
-                    entries.push((entry.applied_at, key.value().to_string(), entry));
-                }
-            }
-            entries.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
-            Ok(entries.into_iter().map(|(_, _, e)| e.event).collect())
-        })
-        .await
-    }
-
-    async fn erase(&self, key: &LeadKey) -> Result<bool, StoreError> {
-        let Some((lead_id, head)) = resolve(self, &key_id(key)).await? else {
-            return Ok(false);
-        };
-        let mut ids = vec![lead_id.clone()];
-        if let Some(state) = &head.state {
-            ids.extend(history_ids(state));
-        }
-        let entry = head.state.as_ref().map(StageEntry::of);
-        self.blocking(move |db| {
-            let tx = db.begin_write().map_err(unavailable)?;
-            {
-                let mut heads = tx.open_table(HEADS).map_err(unavailable)?;
-                let mut ledger = tx.open_table(LEDGER).map_err(unavailable)?;
-                let mut stages = tx.open_table(STAGES).map_err(unavailable)?;
-                for id in &ids {
-                    heads.remove(id.as_str()).map_err(unavailable)?;
-                    let start = format!("{id}#");
-                    let end = format!("{id}#~");
-                    let keys: Vec<String> = ledger
-                        .range(start.as_str()..end.as_str())
-                        .map_err(unavailable)?
-                        .map(|item| item.map(|(k, _)| k.value().to_string()))
-                        .collect::<Result<_, _>>()
-                        .map_err(unavailable)?;
-                    for k in keys {
-                        ledger.remove(k.as_str()).map_err(unavailable)?;
+                let (_, event) = item.map_err(unavailable)?;
+                let key = format!("{id}#{}", event.value());
+                if let Some(v) = entries.get(key.as_str()).map_err(unavailable)? {
+                    if !v.value().is_empty() {
+                        tail.push(decode(v.value())?);
                     }
                 }
-                if let Some(entry) = &entry {
-                    stages
-                        .remove(stage_key(entry).as_str())
-                        .map_err(unavailable)?;
+            }
+            let stage_of = tx.open_table(STAGE_OF).map_err(unavailable)?;
+            let listed = match stage_of.get(id.as_str()).map_err(unavailable)? {
+                Some(v) => Some(listed(v.value())?),
+                None => None,
+            };
+            Ok(View {
+                erased,
+                alias,
+                snapshot,
+                tail,
+                listed,
+            })
+        })
+        .await
+    }
+
+    async fn entries(&self, id: &LeadId) -> Result<Vec<LedgerEntry>, StoreError> {
+        let id = id.to_string();
+        self.blocking(move |db| {
+            let tx = db.begin_read().map_err(unavailable)?;
+            let entries = tx.open_table(ENTRIES).map_err(unavailable)?;
+            let prefix = format!("{id}#");
+            let mut out: Vec<LedgerEntry> = Vec::new();
+            for item in entries.range(prefix.as_str()..).map_err(unavailable)? {
+                let (k, v) = item.map_err(unavailable)?;
+                if !k.value().starts_with(&prefix) {
+                    break;
+                }
+                if !v.value().is_empty() {
+                    out.push(decode(v.value())?);
                 }
             }
-            tx.commit().map_err(unavailable)?;
+            out.sort_by_key(LedgerEntry::arrival_key);
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn publish(&self, id: &LeadId, p: Publish) -> Result<(), CommitError> {
+        let id = id.to_string();
+        self.write(move |tx| {
+            if p.snapshot.is_some() || p.stage.is_some() {
+                // The same condition DynamoDB checks: no erasure begun since the read.
+                if erased_of(tx, &id)?.map(|e| e.at) != p.erased_seen {
+                    return Err(CommitError::Conflict);
+                }
+            }
+            if let Some((expected, snapshot)) = &p.snapshot {
+                let mut snapshots = tx.open_table(SNAPSHOTS).map_err(unavailable)?;
+                let current = match snapshots.get(id.as_str()).map_err(unavailable)? {
+                    Some(v) => Some(decode::<Snapshot>(v.value())?.version),
+                    None => None,
+                };
+                if current != *expected {
+                    return Err(CommitError::Conflict);
+                }
+                snapshots
+                    .insert(id.as_str(), encode(snapshot)?.as_slice())
+                    .map_err(unavailable)?;
+            }
+            let mut index = tx.open_table(STAGE_INDEX).map_err(unavailable)?;
+            let mut stage_of = tx.open_table(STAGE_OF).map_err(unavailable)?;
+            let old = stage_of
+                .get(id.as_str())
+                .map_err(unavailable)?
+                .map(|v| v.value().to_string());
+            let old = old.as_deref().and_then(|v| v.split_once('|'));
+            let old_folded = old.and_then(|(n, _)| n.parse::<u64>().ok());
+            let old_key = old.map(|(_, k)| k).filter(|k| !k.is_empty());
+            if let Some((entry, folded)) = &p.stage {
+                // An older view never overwrites a newer one.
+                if old_folded.is_none_or(|n| n <= *folded) {
+                    if let Some(key) = old_key {
+                        index.remove(key).map_err(unavailable)?;
+                    }
+                    let key = index_key(entry);
+                    index
+                        .insert(key.as_str(), entry.id.as_str())
+                        .map_err(unavailable)?;
+                    stage_of
+                        .insert(id.as_str(), format!("{folded}|{key}").as_str())
+                        .map_err(unavailable)?;
+                }
+            } else if p.unlist {
+                if let Some(key) = old_key {
+                    index.remove(key).map_err(unavailable)?;
+                }
+                let folded = old_folded.unwrap_or(0);
+                stage_of
+                    .insert(id.as_str(), format!("{folded}|").as_str())
+                    .map_err(unavailable)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn alias(&self, visitor: &LeadId, lead: &LeadId) -> Result<bool, StoreError> {
+        let (visitor, lead) = (visitor.to_string(), lead.to_string());
+        self.write(move |tx| {
+            let mut aliases = tx.open_table(ALIASES).map_err(unavailable)?;
+            if aliases
+                .get(visitor.as_str())
+                .map_err(unavailable)?
+                .is_some()
+            {
+                return Ok(false);
+            }
+            aliases
+                .insert(visitor.as_str(), lead.as_str())
+                .map_err(unavailable)?;
             Ok(true)
+        })
+        .await
+        .map_err(store_err)
+    }
+
+    async fn mark_erased(&self, id: &LeadId, erased: &Erased) -> Result<(), StoreError> {
+        let id = id.to_string();
+        let bytes = encode(erased)?;
+        self.write(move |tx| {
+            let mut table = tx.open_table(ERASED).map_err(unavailable)?;
+            table
+                .insert(id.as_str(), bytes.as_slice())
+                .map_err(unavailable)?;
+            Ok(())
+        })
+        .await
+        .map_err(store_err)
+    }
+
+    async fn purge(
+        &self,
+        id: &LeadId,
+        at: Timestamp,
+        _deadline: tokio::time::Instant,
+    ) -> Result<bool, StoreError> {
+        let id = id.to_string();
+        // One transaction: an embedded erasure always completes at once.
+        self.write(move |tx| {
+            let mut entries = tx.open_table(ENTRIES).map_err(unavailable)?;
+            let mut arrivals = tx.open_table(ARRIVALS).map_err(unavailable)?;
+            let prefix = format!("{id}#");
+            let mut doomed = Vec::new();
+            for item in entries.range(prefix.as_str()..).map_err(unavailable)? {
+                let (k, v) = item.map_err(unavailable)?;
+                if !k.value().starts_with(&prefix) {
+                    break;
+                }
+                if v.value().is_empty() {
+                    continue;
+                }
+                let entry: LedgerEntry = decode(v.value())?;
+                if entry.event.occurred_at <= at {
+                    doomed.push((k.value().to_string(), entry.arrival_key()));
+                }
+            }
+            for (key, arrival) in doomed {
+                entries.remove(key.as_str()).map_err(unavailable)?;
+                arrivals
+                    .remove(format!("{id}#{arrival}").as_str())
+                    .map_err(unavailable)?;
+            }
+            let mut snapshots = tx.open_table(SNAPSHOTS).map_err(unavailable)?;
+            snapshots.remove(id.as_str()).map_err(unavailable)?;
+            let mut stage_of = tx.open_table(STAGE_OF).map_err(unavailable)?;
+            let old = stage_of
+                .remove(id.as_str())
+                .map_err(unavailable)?
+                .map(|v| v.value().to_string());
+            if let Some((_, key)) = old.as_deref().and_then(|v| v.split_once('|')) {
+                if !key.is_empty() {
+                    let mut index = tx.open_table(STAGE_INDEX).map_err(unavailable)?;
+                    index.remove(key).map_err(unavailable)?;
+                }
+            }
+            let mut aliases = tx.open_table(ALIASES).map_err(unavailable)?;
+            aliases.remove(id.as_str()).map_err(unavailable)?;
+            Ok(true)
+        })
+        .await
+        .map_err(store_err)
+    }
+
+    async fn stage_index(
+        &self,
+        stage: Stage,
+        start: &str,
+        exclusive: bool,
+        limit: usize,
+    ) -> Result<(Vec<String>, bool), StoreError> {
+        let prefix = format!("{stage}#");
+        let start = if exclusive {
+            // '\u{0}' sorts before every key character: strictly after `start`.
+            format!("{prefix}{start}\u{0}")
+        } else {
+            format!("{prefix}{start}")
+        };
+        self.blocking(move |db| {
+            let tx = db.begin_read().map_err(unavailable)?;
+            let index = tx.open_table(STAGE_INDEX).map_err(unavailable)?;
+            let end = format!("{prefix}\u{7f}");
+            let mut keys = Vec::new();
+            for item in index
+                .range(start.as_str()..end.as_str())
+                .map_err(unavailable)?
+            {
+                let (key, _) = item.map_err(unavailable)?;
+                if keys.len() == limit {
+                    return Ok((keys, true));
+                }
+                keys.push(key.value()[prefix.len()..].to_string());
+            }
+            Ok((keys, false))
         })
         .await
     }

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 const T0: i64 = 1_761_955_200_000;
 const MINUTE: i64 = 60_000;
+const ERASE_BUDGET: std::time::Duration = std::time::Duration::from_secs(60);
 
 fn t(minutes: i64) -> Timestamp {
     Timestamp::from_millis(T0 + minutes * MINUTE)
@@ -24,6 +25,11 @@ fn anon(s: &str) -> AnonymousId {
 fn ev(id: &str, signal: Signal, at: Timestamp, e: Option<&str>, a: Option<&str>) -> Event {
     let identity = Identity::new(e.map(email), a.map(anon)).unwrap();
     Event::new(EventId::parse(id).unwrap(), signal, at, identity)
+}
+
+/// A read time after every event of the tests.
+fn far() -> Timestamp {
+    Timestamp::from_millis(T0 + 10 * 365 * 24 * 60 * MINUTE)
 }
 
 fn rules() -> Rules {
@@ -88,6 +94,8 @@ macro_rules! conformance {
                 concurrent_deliveries_all_land_exactly_once,
                 sales_feedback_needs_a_known_lead_and_an_allowed_move,
                 bad_listing_inputs_are_refused,
+                a_batch_lands_like_its_events_one_by_one,
+                a_half_done_erasure_reads_as_absent_and_resumes,
             );
         }
     };
@@ -116,10 +124,10 @@ async fn an_event_applied_twice_is_a_duplicate(store: &dyn LeadStore) {
     );
     let first = store.apply(&e, &r, t(1)).await.unwrap();
     assert!(!first.duplicate);
-    assert_eq!(first.state.stage, Stage::Sql);
+    assert_eq!(first.state.as_ref().unwrap().stage, Stage::Sql);
     assert_eq!(first.transitions.len(), 2);
     let before = store
-        .get(&LeadKey::Email(email("ADA@acme.io")))
+        .get(&LeadKey::Email(email("ADA@acme.io")), &rules(), far())
         .await
         .unwrap()
         .unwrap();
@@ -128,7 +136,7 @@ async fn an_event_applied_twice_is_a_duplicate(store: &dyn LeadStore) {
     assert!(second.duplicate);
     assert!(second.transitions.is_empty());
     let after = store
-        .get(&LeadKey::Id(first.lead_id.clone()))
+        .get(&LeadKey::Id(first.lead_id.clone()), &rules(), far())
         .await
         .unwrap()
         .unwrap();
@@ -152,13 +160,13 @@ async fn a_visitor_is_stitched_into_a_lead_once(store: &dyn LeadStore) {
         store.apply(&visit, &r, t(i * 60)).await.unwrap();
     }
     let visitor = store
-        .get(&LeadKey::Anonymous(anon("anon-7")))
+        .get(&LeadKey::Anonymous(anon("anon-7")), &rules(), far())
         .await
         .unwrap()
         .unwrap();
     assert_eq!(visitor.state.stage, Stage::Visitor);
     let listed = store
-        .list_by_stage(Stage::Visitor, None, 10, None)
+        .list_by_stage(Stage::Visitor, None, 10, None, &rules(), far())
         .await
         .unwrap();
     assert_eq!(listed.leads.len(), 1);
@@ -171,19 +179,22 @@ async fn a_visitor_is_stitched_into_a_lead_once(store: &dyn LeadStore) {
         Some("anon-7"),
     );
     let applied = store.apply(&form, &r, t(200)).await.unwrap();
-    assert_eq!(applied.state.stage, Stage::Lead);
-    assert_eq!(applied.state.signal_counts()[&Signal::SiteVisit], 3);
-    assert_eq!(applied.state.first_seen, t(0));
+    assert_eq!(applied.state.as_ref().unwrap().stage, Stage::Lead);
+    assert_eq!(
+        applied.state.as_ref().unwrap().signal_counts()[&Signal::SiteVisit],
+        3
+    );
+    assert_eq!(applied.state.as_ref().unwrap().first_seen, t(0));
 
     // The anonymous id now finds the lead, and the visitor is no longer listed.
     let by_anon = store
-        .get(&LeadKey::Anonymous(anon("anon-7")))
+        .get(&LeadKey::Anonymous(anon("anon-7")), &rules(), far())
         .await
         .unwrap()
         .unwrap();
     assert_eq!(by_anon.state.id, applied.lead_id);
     assert!(store
-        .list_by_stage(Stage::Visitor, None, 10, None)
+        .list_by_stage(Stage::Visitor, None, 10, None, &rules(), far())
         .await
         .unwrap()
         .leads
@@ -198,11 +209,17 @@ async fn a_visitor_is_stitched_into_a_lead_once(store: &dyn LeadStore) {
         Some("anon-7"),
     );
     let again = store.apply(&form2, &r, t(300)).await.unwrap();
-    assert_eq!(again.state.signal_counts()[&Signal::SiteVisit], 3);
+    assert_eq!(
+        again.state.as_ref().unwrap().signal_counts()[&Signal::SiteVisit],
+        3
+    );
     let later = ev("v9", Signal::SiteVisit, t(400), None, Some("anon-7"));
     let landed = store.apply(&later, &r, t(400)).await.unwrap();
     assert_eq!(landed.lead_id, applied.lead_id);
-    assert_eq!(landed.state.signal_counts()[&Signal::SiteVisit], 4);
+    assert_eq!(
+        landed.state.as_ref().unwrap().signal_counts()[&Signal::SiteVisit],
+        4
+    );
 
     let ledger = store.ledger(&applied.lead_id).await.unwrap();
     let ids: Vec<&str> = ledger.iter().map(|e| e.id.as_str()).collect();
@@ -229,20 +246,55 @@ async fn two_identified_leads_are_never_merged(store: &dyn LeadStore) {
     );
     let lead_b = store.apply(&b, &r, t(10)).await.unwrap();
     assert_ne!(lead_a.lead_id, lead_b.lead_id);
-    assert!(!lead_b.state.has_seen(&EventId::parse("a1").unwrap()));
+    assert!(!lead_b
+        .state
+        .as_ref()
+        .unwrap()
+        .has_seen(&EventId::parse("a1").unwrap()));
     let a_now = store
-        .get(&LeadKey::Email(email("cy@acme.io")))
+        .get(&LeadKey::Email(email("cy@acme.io")), &rules(), far())
         .await
         .unwrap()
         .unwrap();
     assert!(!a_now.state.has_seen(&EventId::parse("b1").unwrap()));
     // The anonymous id keeps pointing at the lead it was first stitched into.
     let by_anon = store
-        .get(&LeadKey::Anonymous(anon("anon-shared")))
+        .get(&LeadKey::Anonymous(anon("anon-shared")), &rules(), far())
         .await
         .unwrap()
         .unwrap();
     assert_eq!(by_anon.state.id, lead_a.lead_id);
+
+    // The second person answers only for what was stitched into them: erasing them leaves
+    // the first person's visitor alone, and its later visits still reach the first person.
+    let lead_b_state = store
+        .get(&LeadKey::Id(lead_b.lead_id.clone()), &rules(), far())
+        .await
+        .unwrap()
+        .unwrap()
+        .state;
+    assert!(lead_b_state.anonymous_ids.is_empty());
+    assert_eq!(
+        store
+            .erase(&LeadKey::Id(lead_b.lead_id.clone()), t(20), ERASE_BUDGET)
+            .await
+            .unwrap(),
+        Erasure::Done
+    );
+    let later = ev("a2", Signal::SiteVisit, t(30), None, Some("anon-shared"));
+    let landed = store.apply(&later, &r, t(30)).await.unwrap();
+    assert_eq!(landed.lead_id, lead_a.lead_id);
+    assert_eq!(
+        landed.state.unwrap().signal_counts()[&Signal::SiteVisit],
+        1,
+        "the first person's visit landed on them"
+    );
+    assert!(store
+        .ledger(&lead_a.lead_id)
+        .await
+        .unwrap()
+        .iter()
+        .any(|e| e.id.as_str() == "a2"));
 }
 
 async fn listing_pages_neither_skip_nor_repeat_under_concurrent_writes(store: &dyn LeadStore) {
@@ -264,7 +316,7 @@ async fn listing_pages_neither_skip_nor_repeat_under_concurrent_writes(store: &d
     let mut round = 0;
     loop {
         let page = store
-            .list_by_stage(Stage::Lead, None, 7, cursor.as_deref())
+            .list_by_stage(Stage::Lead, None, 7, cursor.as_deref(), &rules(), far())
             .await
             .unwrap();
         seen.extend(
@@ -318,7 +370,7 @@ async fn listing_filters_by_changed_since_and_orders_by_entry(store: &dyn LeadSt
         store.apply(&e, &r, e.occurred_at).await.unwrap();
     }
     let page = store
-        .list_by_stage(Stage::Sql, Some(t(10)), 10, None)
+        .list_by_stage(Stage::Sql, Some(t(10)), 10, None, &rules(), far())
         .await
         .unwrap();
     let emails: Vec<String> = page
@@ -338,12 +390,12 @@ async fn listing_filters_by_changed_since_and_orders_by_entry(store: &dyn LeadSt
     );
     store.apply(&accept, &r, t(40)).await.unwrap();
     let page = store
-        .list_by_stage(Stage::Sql, None, 10, None)
+        .list_by_stage(Stage::Sql, None, 10, None, &rules(), far())
         .await
         .unwrap();
     assert_eq!(page.leads.len(), 2);
     let opp = store
-        .list_by_stage(Stage::Opportunity, None, 10, None)
+        .list_by_stage(Stage::Opportunity, None, 10, None, &rules(), far())
         .await
         .unwrap();
     assert_eq!(opp.leads.len(), 1);
@@ -388,17 +440,20 @@ async fn erasure_removes_ledger_and_aliases(store: &dyn LeadStore) {
         )
         .await
         .unwrap();
+    assert_eq!(
+        store
+            .erase(&LeadKey::Email(email("gone@acme.io")), t(7), ERASE_BUDGET)
+            .await
+            .unwrap(),
+        Erasure::Done
+    );
     assert!(store
-        .erase(&LeadKey::Email(email("gone@acme.io")))
-        .await
-        .unwrap());
-    assert!(store
-        .get(&LeadKey::Id(lead.lead_id.clone()))
+        .get(&LeadKey::Id(lead.lead_id.clone()), &rules(), far())
         .await
         .unwrap()
         .is_none());
     assert!(store
-        .get(&LeadKey::Anonymous(anon("anon-gdpr")))
+        .get(&LeadKey::Anonymous(anon("anon-gdpr")), &rules(), far())
         .await
         .unwrap()
         .is_none());
@@ -409,15 +464,45 @@ async fn erasure_removes_ledger_and_aliases(store: &dyn LeadStore) {
         .unwrap()
         .is_empty());
     let sql = store
-        .list_by_stage(Stage::Sql, None, 10, None)
+        .list_by_stage(Stage::Sql, None, 10, None, &rules(), far())
         .await
         .unwrap();
     assert_eq!(sql.leads.len(), 1);
     assert_eq!(sql.leads[0].state.id, other.lead_id);
-    assert!(!store
-        .erase(&LeadKey::Email(email("gone@acme.io")))
+    assert_eq!(
+        store
+            .erase(&LeadKey::Email(email("gone@acme.io")), t(8), ERASE_BUDGET)
+            .await
+            .unwrap(),
+        Erasure::Unknown
+    );
+    // Redeliveries of the erased person's events (and of their stitched visitor's) are
+    // dropped, not brought back.
+    for old in [
+        ev(
+            "f1",
+            Signal::DemoRequested,
+            t(5),
+            Some("gone@acme.io"),
+            Some("anon-gdpr"),
+        ),
+        ev("v1", Signal::SiteVisit, t(0), None, Some("anon-gdpr")),
+    ] {
+        let again = store.apply(&old, &r, t(8)).await.unwrap();
+        assert!(again.dropped, "{:?} came back", old.id);
+    }
+    assert!(store
+        .get(&LeadKey::Email(email("gone@acme.io")), &rules(), far())
         .await
-        .unwrap());
+        .unwrap()
+        .is_none());
+    assert!(store
+        .list_by_stage(Stage::Sql, None, 10, None, &rules(), far())
+        .await
+        .unwrap()
+        .leads
+        .iter()
+        .all(|l| l.state.id != lead.lead_id));
     // The person can come back as a new lead.
     let back = store
         .apply(
@@ -433,7 +518,7 @@ async fn erasure_removes_ledger_and_aliases(store: &dyn LeadStore) {
         )
         .await
         .unwrap();
-    assert_eq!(back.state.stage, Stage::Lead);
+    assert_eq!(back.state.as_ref().unwrap().stage, Stage::Lead);
     assert_eq!(store.ledger(&back.lead_id).await.unwrap().len(), 1);
 }
 
@@ -461,11 +546,10 @@ async fn concurrent_deliveries_all_land_exactly_once(store: &dyn LeadStore) {
     assert_eq!(accepted, 64);
 
     let lead = store
-        .get(&LeadKey::Email(email("busy@acme.io")))
+        .get(&LeadKey::Email(email("busy@acme.io")), &rules(), far())
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(lead.state.seen.len(), 64);
     assert_eq!(lead.state.signal_counts()[&Signal::ContentDownloaded], 64);
     assert_eq!(store.ledger(&lead.state.id).await.unwrap().len(), 64);
 
@@ -475,7 +559,6 @@ async fn concurrent_deliveries_all_land_exactly_once(store: &dyn LeadStore) {
         expected = apply(&expected, e, &r, e.occurred_at).unwrap().state;
     }
     assert_eq!(lead.state.hits, expected.hits);
-    assert_eq!(lead.state.seen, expected.seen);
     assert_eq!(lead.state.stage, expected.stage);
     let now = t(1_000);
     assert_eq!(score(&lead.state, &r, now), score(&expected, &r, now));
@@ -524,7 +607,7 @@ async fn sales_feedback_needs_a_known_lead_and_an_allowed_move(store: &dyn LeadS
         Err(StoreError::NotFound)
     ));
     assert!(store
-        .get(&LeadKey::Email(email("nobody@acme.io")))
+        .get(&LeadKey::Email(email("nobody@acme.io")), &rules(), far())
         .await
         .unwrap()
         .is_none());
@@ -538,7 +621,7 @@ async fn sales_feedback_needs_a_known_lead_and_an_allowed_move(store: &dyn LeadS
     );
     let lead = store.apply(&dl, &r, t(0)).await.unwrap();
     let before = store
-        .get(&LeadKey::Id(lead.lead_id.clone()))
+        .get(&LeadKey::Id(lead.lead_id.clone()), &rules(), far())
         .await
         .unwrap()
         .unwrap();
@@ -548,7 +631,7 @@ async fn sales_feedback_needs_a_known_lead_and_an_allowed_move(store: &dyn LeadS
         other => panic!("expected an invalid transition, got {other:?}"),
     }
     let after = store
-        .get(&LeadKey::Id(lead.lead_id.clone()))
+        .get(&LeadKey::Id(lead.lead_id.clone()), &rules(), far())
         .await
         .unwrap()
         .unwrap();
@@ -559,7 +642,7 @@ async fn sales_feedback_needs_a_known_lead_and_an_allowed_move(store: &dyn LeadS
 async fn bad_listing_inputs_are_refused(store: &dyn LeadStore) {
     for limit in [0, MAX_PAGE + 1] {
         assert!(matches!(
-            store.list_by_stage(Stage::Sql, None, limit, None).await,
+            store.list_by_stage(Stage::Sql, None, limit, None, &rules(), far()).await,
             Err(StoreError::InvalidLimit(l)) if l == limit
         ));
     }
@@ -567,7 +650,7 @@ async fn bad_listing_inputs_are_refused(store: &dyn LeadStore) {
         assert!(
             matches!(
                 store
-                    .list_by_stage(Stage::Sql, None, 10, Some(cursor))
+                    .list_by_stage(Stage::Sql, None, 10, Some(cursor), &rules(), far())
                     .await,
                 Err(StoreError::InvalidCursor)
             ),
@@ -587,13 +670,13 @@ async fn bad_listing_inputs_are_refused(store: &dyn LeadStore) {
         store.apply(&e, &r, t(i)).await.unwrap();
     }
     let page = store
-        .list_by_stage(Stage::Lead, None, 1, None)
+        .list_by_stage(Stage::Lead, None, 1, None, &rules(), far())
         .await
         .unwrap();
     let cursor = page.next.unwrap();
     assert!(matches!(
         store
-            .list_by_stage(Stage::Mql, None, 1, Some(&cursor))
+            .list_by_stage(Stage::Mql, None, 1, Some(&cursor), &rules(), far())
             .await,
         Err(StoreError::InvalidCursor)
     ));
@@ -616,10 +699,119 @@ async fn the_embedded_store_survives_a_restart() {
     }
     let store = Embedded::open(dir.path()).unwrap();
     let lead = store
-        .get(&LeadKey::Email(email("durable@acme.io")))
+        .get(&LeadKey::Email(email("durable@acme.io")), &rules(), far())
         .await
         .unwrap()
         .unwrap();
     assert_eq!(lead.state.stage, Stage::Sql);
     assert!(store.apply(&e, &r, t(1)).await.unwrap().duplicate);
+}
+
+async fn a_batch_lands_like_its_events_one_by_one(store: &dyn LeadStore) {
+    let r = rules();
+    // A provider's batch: several people, one of them twice in a row, a visitor stitched
+    // inside the batch, and one event delivered twice within it.
+    let mut batch = vec![ev("pre", Signal::SiteVisit, t(0), None, Some("anon-b"))];
+    for i in 0..30 {
+        let who = format!("p{}@acme.io", i % 6);
+        batch.push(ev(
+            &format!("b{i:02}"),
+            [Signal::EmailOpened, Signal::EmailClicked, Signal::SiteVisit][i % 3],
+            t(i as i64),
+            Some(&who),
+            None,
+        ));
+    }
+    batch.push(ev(
+        "join",
+        Signal::FormSubmitted,
+        t(40),
+        Some("p0@acme.io"),
+        Some("anon-b"),
+    ));
+    batch.push(batch[5].clone());
+    let results = store.apply_batch(&batch, &r, t(50)).await;
+    assert_eq!(results.len(), batch.len());
+    let results: Vec<Applied> = results.into_iter().map(Result::unwrap).collect();
+    assert_eq!(results.iter().filter(|a| a.duplicate).count(), 1);
+    assert!(
+        results[batch.len() - 1].duplicate,
+        "the second delivery is the duplicate"
+    );
+    for (e, a) in batch.iter().zip(&results) {
+        if e.identity.email.is_some() {
+            assert_eq!(a.lead_id, e.identity.primary_lead_id(), "{:?}", e.id);
+        }
+    }
+    // Each lead is what its ledger folds to, and holds its five events (p0: six, and the
+    // stitched visit).
+    for p in 0..6 {
+        let lead = store
+            .get(&LeadKey::Email(email(&format!("p{p}@acme.io"))), &r, far())
+            .await
+            .unwrap()
+            .unwrap();
+        let ledger = store.ledger(&lead.state.id).await.unwrap();
+        let expected = if p == 0 { 7 } else { 5 };
+        assert_eq!(ledger.len(), expected, "p{p}");
+        assert_eq!(lead.state.events as usize, expected, "p{p}");
+    }
+    let again = store.apply_batch(&batch, &r, t(60)).await;
+    assert!(again.into_iter().all(|a| a.unwrap().duplicate));
+}
+
+async fn a_half_done_erasure_reads_as_absent_and_resumes(store: &dyn LeadStore) {
+    let r = rules();
+    let mut events = Vec::new();
+    for i in 0..60 {
+        events.push(ev(
+            &format!("h{i:02}"),
+            [Signal::EmailOpened, Signal::DemoRequested][(i % 2) as usize],
+            t(i),
+            Some("long@acme.io"),
+            None,
+        ));
+    }
+    for e in &events {
+        store.apply(e, &r, e.occurred_at).await.unwrap();
+    }
+    let key = LeadKey::Email(email("long@acme.io"));
+    // No time at all: DynamoDB stops before its first page of deletes; the embedded store
+    // erases in one transaction whatever the budget.
+    let first = store
+        .erase(&key, t(100), std::time::Duration::ZERO)
+        .await
+        .unwrap();
+    assert!(
+        matches!(first, Erasure::InProgress | Erasure::Done),
+        "{first:?}"
+    );
+    assert!(store.get(&key, &r, far()).await.unwrap().is_none());
+    // An event applied meanwhile (a redelivery) neither comes back nor re-lists the lead.
+    let again = store.apply(&events[3], &r, t(101)).await.unwrap();
+    assert!(again.dropped || again.duplicate);
+    let mut outcome = first;
+    for _ in 0..10 {
+        if outcome == Erasure::Done {
+            break;
+        }
+        outcome = store.erase(&key, t(102), ERASE_BUDGET).await.unwrap();
+    }
+    assert_eq!(outcome, Erasure::Done);
+    assert!(store.get(&key, &r, far()).await.unwrap().is_none());
+    assert!(store
+        .list_by_stage(Stage::Sql, None, 10, None, &r, far())
+        .await
+        .unwrap()
+        .leads
+        .is_empty());
+    assert!(store
+        .ledger(&LeadId::for_email(&email("long@acme.io")))
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        store.erase(&key, t(103), ERASE_BUDGET).await.unwrap(),
+        Erasure::Unknown
+    );
 }

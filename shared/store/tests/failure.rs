@@ -9,6 +9,11 @@ use std::time::Duration;
 
 const T0: i64 = 1_761_955_200_000;
 
+/// A read time after every event of the test.
+fn far() -> Timestamp {
+    Timestamp::from_millis(T0 + 365 * 86_400_000)
+}
+
 fn ev(id: &str, signal: Signal, minutes: i64) -> Event {
     let identity = Identity::new(Some(Email::parse("fragile@acme.io").unwrap()), None).unwrap();
     Event::new(
@@ -121,16 +126,34 @@ async fn a_stopped_dynamodb_is_unavailable_and_leaves_nothing_partial() {
         "apply",
         store.apply(&second, &rules, second.occurred_at).await,
     );
-    unavailable("get", store.get(&LeadKey::Id(id.clone())).await);
+    unavailable(
+        "get",
+        store.get(&LeadKey::Id(id.clone()), &rules, far()).await,
+    );
     unavailable(
         "list",
-        store.list_by_stage(Stage::Lead, None, 10, None).await,
+        store
+            .list_by_stage(Stage::Lead, None, 10, None, &rules, far())
+            .await,
     );
     unavailable("ledger", store.ledger(&id).await);
-    unavailable("erase", store.erase(&LeadKey::Id(id.clone())).await);
+    unavailable(
+        "erase",
+        store
+            .erase(
+                &LeadKey::Id(id.clone()),
+                far(),
+                std::time::Duration::from_secs(60),
+            )
+            .await,
+    );
 
     let _back = start(&jar, db.path(), port);
-    let lead = store.get(&LeadKey::Id(id.clone())).await.unwrap().unwrap();
+    let lead = store
+        .get(&LeadKey::Id(id.clone()), &rules, far())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(lead.version, 1, "nothing of the failed event was written");
     assert_eq!(lead.state.stage, Stage::Lead);
     assert_eq!(store.ledger(&id).await.unwrap(), vec![first]);
@@ -140,6 +163,6 @@ async fn a_stopped_dynamodb_is_unavailable_and_leaves_nothing_partial() {
         .await
         .unwrap();
     assert!(!retried.duplicate);
-    assert_eq!(retried.state.stage, Stage::Sql);
+    assert_eq!(retried.state.unwrap().stage, Stage::Sql);
     assert_eq!(store.ledger(&id).await.unwrap().len(), 2);
 }

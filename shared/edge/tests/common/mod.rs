@@ -9,7 +9,9 @@ use hmac::{Hmac, Mac};
 use lambda_http::{Body, Request, Response};
 use leadscore_edge::{route, App};
 use leadscore_scoring::{Event, LeadId, Rules, Stage, Timestamp, DEFAULT_RULES_TOML};
-use leadscore_store::{Applied, Embedded, LeadKey, LeadStore, Page, StoreError, StoredLead};
+use leadscore_store::{
+    Applied, Embedded, Erasure, LeadKey, LeadStore, Page, StoreError, StoredLead,
+};
 use serde_json::{json, Value};
 use std::sync::Arc;
 
@@ -230,7 +232,12 @@ impl LeadStore for DownStore {
     async fn apply(&self, _: &Event, _: &Rules, _: Timestamp) -> Result<Applied, StoreError> {
         Err(StoreError::Unavailable("connection refused".into()))
     }
-    async fn get(&self, _: &LeadKey) -> Result<Option<StoredLead>, StoreError> {
+    async fn get(
+        &self,
+        _: &LeadKey,
+        _: &Rules,
+        _: Timestamp,
+    ) -> Result<Option<StoredLead>, StoreError> {
         Err(StoreError::Unavailable("connection refused".into()))
     }
     async fn list_by_stage(
@@ -239,13 +246,20 @@ impl LeadStore for DownStore {
         _: Option<Timestamp>,
         _: u32,
         _: Option<&str>,
+        _: &Rules,
+        _: Timestamp,
     ) -> Result<Page, StoreError> {
         Err(StoreError::Unavailable("connection refused".into()))
     }
     async fn ledger(&self, _: &LeadId) -> Result<Vec<Event>, StoreError> {
         Err(StoreError::Unavailable("connection refused".into()))
     }
-    async fn erase(&self, _: &LeadKey) -> Result<bool, StoreError> {
+    async fn erase(
+        &self,
+        _: &LeadKey,
+        _: Timestamp,
+        _: std::time::Duration,
+    ) -> Result<Erasure, StoreError> {
         Err(StoreError::Unavailable("connection refused".into()))
     }
 }

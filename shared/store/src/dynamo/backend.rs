@@ -1,0 +1,414 @@
+//! The store's primitives on DynamoDB: one partition per lead id, read in arrival order
+//! through the local index (strongly consistent), written with conditions.
+
+use super::{attr, build_error, json, pk, s, sdk_error, Dynamo, Item, ARRIVAL_INDEX, STAGE_INDEX};
+use crate::engine::Backend;
+use crate::records::{Erased, LedgerEntry, Listed, Publish, Snapshot, View};
+use crate::{decode, CommitError, StoreError};
+use async_trait::async_trait;
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ConditionCheck, DeleteRequest, Put, ReturnConsumedCapacity, TransactWriteItem,
+    WriteRequest,
+};
+use leadscore_scoring::{EventId, LeadId, Stage, Timestamp};
+use std::collections::HashMap;
+use std::time::Duration;
+
+/// Items read per page of a lead's view: the tail is folded into a snapshot every 32 entries.
+const VIEW_PAGE: i32 = 64;
+
+fn n(v: impl ToString) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+fn key(id: &LeadId, sk: &str) -> HashMap<String, AttributeValue> {
+    HashMap::from([("pk".to_string(), s(pk(id))), ("sk".to_string(), s(sk))])
+}
+
+fn attr_n(item: &Item, name: &str) -> Option<u64> {
+    item.get(name)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|n| n.parse().ok())
+}
+
+fn conditional_failed<E: ProvideErrorMetadata>(e: &E) -> bool {
+    e.code() == Some("ConditionalCheckFailedException")
+}
+
+impl Dynamo {
+    /// A PutItem with a condition; `Ok(false)` when the condition failed.
+    async fn put_if(&self, item: Item, condition: &str) -> Result<bool, StoreError> {
+        let out = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(condition)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await;
+        match self.tally(out, true) {
+            Ok(_) => Ok(true),
+            Err(e) if conditional_failed(&e) => Ok(false),
+            Err(e) => Err(sdk_error(e)),
+        }
+    }
+
+    async fn put(&self, item: Item) -> Result<(), StoreError> {
+        let out = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await;
+        self.tally(out, true).map(|_| ()).map_err(sdk_error)
+    }
+
+    /// Every item of the partition whose sort key starts with `prefix`, following pages.
+    async fn items(&self, id: &LeadId, prefix: &str) -> Result<Vec<Item>, StoreError> {
+        let mut items = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let query = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .expression_attribute_values(":pk", s(pk(id)));
+            let query = if prefix.is_empty() {
+                query.key_condition_expression("pk = :pk")
+            } else {
+                query
+                    .key_condition_expression("pk = :pk AND begins_with(sk, :p)")
+                    .expression_attribute_values(":p", s(prefix))
+            };
+            let out = query
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .return_consumed_capacity(ReturnConsumedCapacity::Total)
+                .send()
+                .await;
+            let out = self.tally(out, false).map_err(sdk_error)?;
+            items.extend(out.items().iter().cloned());
+            match out.last_evaluated_key() {
+                Some(k) if !k.is_empty() => start = Some(k.clone()),
+                _ => return Ok(items),
+            }
+        }
+    }
+
+    /// The condition that no erasure began since the view `seen` was read.
+    fn unerased(
+        &self,
+        id: &LeadId,
+        seen: Option<Timestamp>,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let mut check = ConditionCheck::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(id, "ERASED")));
+        check = match seen {
+            None => check.condition_expression("attribute_not_exists(pk)"),
+            Some(at) => check
+                .condition_expression("erased_at = :at")
+                .expression_attribute_values(":at", n(at.millis())),
+        };
+        Ok(TransactWriteItem::builder()
+            .condition_check(check.build().map_err(build_error)?)
+            .build())
+    }
+}
+
+#[async_trait]
+impl Backend for Dynamo {
+    async fn append(&self, id: &LeadId, entry: &LedgerEntry) -> Result<bool, StoreError> {
+        let mut item = key(id, &format!("E#{}", entry.event.id));
+        item.insert("lsi1sk".into(), s(format!("A#{}", entry.arrival_key())));
+        item.insert("entry".into(), s(json(entry)?));
+        self.put_if(item, "attribute_not_exists(pk)").await
+    }
+
+    async fn tombstone(&self, id: &LeadId, event: &EventId) -> Result<(), StoreError> {
+        let mut item = key(id, &format!("E#{event}"));
+        item.insert("tombstone".into(), AttributeValue::Bool(true));
+        self.put(item).await
+    }
+
+    async fn view(&self, id: &LeadId) -> Result<View, StoreError> {
+        let mut view = View::default();
+        let mut start: Option<Item> = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(ARRIVAL_INDEX)
+                .key_condition_expression("pk = :pk")
+                .expression_attribute_values(":pk", s(pk(id)))
+                .scan_index_forward(false)
+                .consistent_read(true)
+                .limit(VIEW_PAGE)
+                .set_exclusive_start_key(start.take())
+                .return_consumed_capacity(ReturnConsumedCapacity::Total)
+                .send()
+                .await;
+            let out = self.tally(out, false).map_err(sdk_error)?;
+            for item in out.items() {
+                if attr(item, "sk") == Some("STAGE") {
+                    view.listed = Some(Listed {
+                        entry: match (attr(item, "stage"), attr(item, "gsi1sk")) {
+                            (Some(stage), Some(key)) => Some((
+                                stage.parse::<Stage>().map_err(|e| {
+                                    StoreError::Internal(format!("stage entry: {e}"))
+                                })?,
+                                key.to_string(),
+                            )),
+                            _ => None,
+                        },
+                        folded: attr_n(item, "folded").unwrap_or(0),
+                    });
+                } else if let Some(e) = attr(item, "erased") {
+                    view.erased = Some(decode(e.as_bytes())?);
+                } else if let Some(lead) = attr(item, "lead") {
+                    view.alias =
+                        Some(LeadId::parse(lead).map_err(|e| StoreError::Internal(e.to_string()))?);
+                } else if let Some(entry) = attr(item, "entry") {
+                    view.tail.push(decode(entry.as_bytes())?);
+                } else if let Some(snapshot) = attr(item, "snapshot") {
+                    view.snapshot = Some(decode(snapshot.as_bytes())?);
+                    view.tail.reverse();
+                    return Ok(view);
+                }
+            }
+            match out.last_evaluated_key() {
+                Some(k) if !k.is_empty() => start = Some(k.clone()),
+                _ => {
+                    view.tail.reverse();
+                    return Ok(view);
+                }
+            }
+        }
+    }
+
+    async fn entries(&self, id: &LeadId) -> Result<Vec<LedgerEntry>, StoreError> {
+        let mut entries: Vec<LedgerEntry> = Vec::new();
+        for item in self.items(id, "E#").await? {
+            if let Some(entry) = attr(&item, "entry") {
+                entries.push(decode(entry.as_bytes())?);
+            }
+        }
+        entries.sort_by_key(LedgerEntry::arrival_key);
+        Ok(entries)
+    }
+
+    async fn publish(&self, id: &LeadId, p: Publish) -> Result<(), CommitError> {
+        let mut writes = Vec::new();
+        if let Some((expected, snapshot)) = &p.snapshot {
+            writes.push(snapshot_put(self, id, *expected, snapshot)?);
+        }
+        let stage_at = writes.len() + 1;
+        if let Some((entry, folded)) = &p.stage {
+            let mut item = key(id, "STAGE");
+            item.insert("lsi1sk".into(), s("~STAGE"));
+            item.insert("stage".into(), s(entry.stage.as_str()));
+            item.insert("gsi1pk".into(), s(format!("STAGE#{}", entry.stage)));
+            item.insert("gsi1sk".into(), s(entry.sort_key()));
+            item.insert("folded".into(), n(folded));
+            let put = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                // An older view never overwrites a newer one.
+                .condition_expression("attribute_not_exists(pk) OR folded <= :f")
+                .expression_attribute_values(":f", n(folded))
+                .build()
+                .map_err(build_error)?;
+            writes.push(TransactWriteItem::builder().put(put).build());
+        } else if p.unlist {
+            // Out of the index without a delete (webhook functions may not delete).
+            let mut item = key(id, "STAGE");
+            item.insert("lsi1sk".into(), s("~STAGE"));
+            return self.put(item).await.map_err(CommitError::Store);
+        }
+        if writes.is_empty() {
+            return Ok(());
+        }
+        let mut items = vec![self.unerased(id, p.erased_seen)?];
+        items.extend(writes);
+        let out = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await;
+        let Err(e) = self.tally(out, true) else {
+            return Ok(());
+        };
+        let reasons: Vec<Option<String>> = match e.as_service_error() {
+            Some(TransactWriteItemsError::TransactionCanceledException(t)) => t
+                .cancellation_reasons()
+                .iter()
+                .map(|r| r.code().map(str::to_string))
+                .collect(),
+            _ if e.code() == Some("TransactionConflictException") => {
+                return Err(CommitError::Conflict)
+            }
+            _ => return Err(CommitError::Store(sdk_error(e))),
+        };
+        let failed =
+            |i: usize| reasons.get(i).and_then(|r| r.as_deref()) == Some("ConditionalCheckFailed");
+        let conflict = reasons
+            .iter()
+            .any(|r| matches!(r.as_deref(), Some("TransactionConflict")));
+        if p.stage.is_some() && failed(stage_at) && !(0..stage_at).any(failed) && !conflict {
+            // Only the stage entry was older: the rest still goes in.
+            return self.publish(id, Publish { stage: None, ..p }).await;
+        }
+        if conflict || (0..stage_at).any(failed) {
+            return Err(CommitError::Conflict);
+        }
+        Err(CommitError::Store(sdk_error(e)))
+    }
+
+    async fn alias(&self, visitor: &LeadId, lead: &LeadId) -> Result<bool, StoreError> {
+        let mut item = key(visitor, "ALIAS");
+        item.insert("lsi1sk".into(), s("~ALIAS"));
+        item.insert("lead".into(), s(lead.as_str()));
+        self.put_if(item, "attribute_not_exists(pk)").await
+    }
+
+    async fn mark_erased(&self, id: &LeadId, erased: &Erased) -> Result<(), StoreError> {
+        let mut item = key(id, "ERASED");
+        item.insert("lsi1sk".into(), s("~ERASED"));
+        item.insert("erased".into(), s(json(erased)?));
+        item.insert("erased_at".into(), n(erased.at.millis()));
+        self.put(item).await
+    }
+
+    async fn purge(
+        &self,
+        id: &LeadId,
+        at: Timestamp,
+        deadline: tokio::time::Instant,
+    ) -> Result<bool, StoreError> {
+        let mut doomed = Vec::new();
+        for item in self.items(id, "").await? {
+            let sk = attr(&item, "sk").unwrap_or_default();
+            let gone = match sk {
+                "ERASED" => false,
+                _ if sk.starts_with("E#") => match attr(&item, "entry") {
+                    // Tombstones keep only an id: they stay, so redeliveries stay duplicates.
+                    None => false,
+                    Some(entry) => decode::<LedgerEntry>(entry.as_bytes())?.event.occurred_at <= at,
+                },
+                _ => true,
+            };
+            if gone {
+                doomed.push(key(id, sk));
+            }
+        }
+        for chunk in doomed.chunks(25) {
+            if tokio::time::Instant::now() >= deadline {
+                return Ok(false);
+            }
+            let mut pending: Vec<WriteRequest> = chunk
+                .iter()
+                .map(|k| {
+                    DeleteRequest::builder()
+                        .set_key(Some(k.clone()))
+                        .build()
+                        .map(|d| WriteRequest::builder().delete_request(d).build())
+                        .map_err(build_error)
+                })
+                .collect::<Result<_, _>>()?;
+            for attempt in 0..8u32 {
+                if pending.is_empty() {
+                    break;
+                }
+                let out = self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.table, pending.clone())
+                    .return_consumed_capacity(ReturnConsumedCapacity::Total)
+                    .send()
+                    .await;
+                let out = self.tally(out, true).map_err(sdk_error)?;
+                pending = out
+                    .unprocessed_items()
+                    .and_then(|m| m.get(&self.table))
+                    .cloned()
+                    .unwrap_or_default();
+                if !pending.is_empty() {
+                    tokio::time::sleep(Duration::from_millis(20 << attempt)).await;
+                }
+            }
+            if !pending.is_empty() {
+                return Err(StoreError::Unavailable(
+                    "DynamoDB kept throttling the erasure; retry".to_string(),
+                ));
+            }
+        }
+        Ok(true)
+    }
+
+    async fn stage_index(
+        &self,
+        stage: Stage,
+        start: &str,
+        exclusive: bool,
+        limit: usize,
+    ) -> Result<(Vec<String>, bool), StoreError> {
+        let condition = if exclusive {
+            "gsi1pk = :p AND gsi1sk > :k"
+        } else {
+            "gsi1pk = :p AND gsi1sk >= :k"
+        };
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(STAGE_INDEX)
+            .key_condition_expression(condition)
+            .expression_attribute_values(":p", s(format!("STAGE#{stage}")))
+            .expression_attribute_values(":k", s(start))
+            .limit(limit.max(1) as i32)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await;
+        let out = self.tally(out, false).map_err(sdk_error)?;
+        let keys = out
+            .items()
+            .iter()
+            .filter_map(|item| attr(item, "gsi1sk").map(str::to_string))
+            .collect();
+        let more = out.last_evaluated_key().is_some_and(|k| !k.is_empty());
+        Ok((keys, more))
+    }
+}
+
+fn snapshot_put(
+    store: &Dynamo,
+    id: &LeadId,
+    expected: Option<u64>,
+    snapshot: &Snapshot,
+) -> Result<TransactWriteItem, StoreError> {
+    let mut item = key(id, "SNAP");
+    // Right after the last entry it covers: '\u{1}' sorts before every key character.
+    item.insert("lsi1sk".into(), s(format!("A#{}\u{1}", snapshot.watermark)));
+    item.insert("snapshot".into(), s(json(snapshot)?));
+    item.insert("version".into(), n(snapshot.version));
+    let put = Put::builder()
+        .table_name(store.table())
+        .set_item(Some(item));
+    let put = match expected {
+        None => put.condition_expression("attribute_not_exists(pk)"),
+        Some(v) => put
+            .condition_expression("version = :v")
+            .expression_attribute_values(":v", n(v)),
+    };
+    Ok(TransactWriteItem::builder()
+        .put(put.build().map_err(build_error)?)
+        .build())
+}

@@ -1,0 +1,112 @@
+//! The table: its definition (infra/dynamodb/table.json, mirrored in template.yaml) and
+//! `create_table` for tests and `leadscore dynamodb create-table`.
+
+use super::{build_error, sdk_error, Dynamo};
+use crate::StoreError;
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+use std::time::Duration;
+
+/// The table definition shared by tests, `leadscore dynamodb create-table` and (compared by a
+/// test) template.yaml: CreateTable's JSON shape.
+pub const TABLE_DEFINITION_JSON: &str = include_str!("../../../../infra/dynamodb/table.json");
+
+impl Dynamo {
+    /// Creates this store's table from [`TABLE_DEFINITION_JSON`] (on-demand billing) and waits
+    /// until it is active. An existing table is left as it is.
+    pub async fn create_table(&self) -> Result<(), StoreError> {
+        use aws_sdk_dynamodb::types::{
+            AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType,
+            LocalSecondaryIndex, Projection, ProjectionType, ScalarAttributeType,
+        };
+        let def: serde_json::Value = serde_json::from_str(TABLE_DEFINITION_JSON)
+            .map_err(|e| StoreError::Internal(format!("table.json: {e}")))?;
+        let text = |v: &serde_json::Value, k: &str| v[k].as_str().unwrap_or_default().to_string();
+        let projection = |p: &serde_json::Value| {
+            Projection::builder()
+                .projection_type(ProjectionType::from(text(p, "ProjectionType").as_str()))
+                .build()
+        };
+        let keys = |v: &serde_json::Value| -> Result<Vec<KeySchemaElement>, StoreError> {
+            v.as_array()
+                .into_iter()
+                .flatten()
+                .map(|k| {
+                    KeySchemaElement::builder()
+                        .attribute_name(text(k, "AttributeName"))
+                        .key_type(KeyType::from(text(k, "KeyType").as_str()))
+                        .build()
+                        .map_err(build_error)
+                })
+                .collect()
+        };
+        let mut req = self
+            .client
+            .create_table()
+            .table_name(&self.table)
+            .billing_mode(BillingMode::PayPerRequest)
+            .set_key_schema(Some(keys(&def["KeySchema"])?));
+        for a in def["AttributeDefinitions"].as_array().into_iter().flatten() {
+            req = req.attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name(text(a, "AttributeName"))
+                    .attribute_type(ScalarAttributeType::from(text(a, "AttributeType").as_str()))
+                    .build()
+                    .map_err(build_error)?,
+            );
+        }
+        for g in def["GlobalSecondaryIndexes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            req = req.global_secondary_indexes(
+                GlobalSecondaryIndex::builder()
+                    .index_name(text(g, "IndexName"))
+                    .set_key_schema(Some(keys(&g["KeySchema"])?))
+                    .projection(projection(&g["Projection"]))
+                    .build()
+                    .map_err(build_error)?,
+            );
+        }
+        for l in def["LocalSecondaryIndexes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            req = req.local_secondary_indexes(
+                LocalSecondaryIndex::builder()
+                    .index_name(text(l, "IndexName"))
+                    .set_key_schema(Some(keys(&l["KeySchema"])?))
+                    .projection(projection(&l["Projection"]))
+                    .build()
+                    .map_err(build_error)?,
+            );
+        }
+        match req.send().await {
+            Ok(_) => {}
+            Err(e) if e.code() == Some("ResourceInUseException") => return Ok(()),
+            Err(e) => return Err(sdk_error(e)),
+        }
+        for _ in 0..100 {
+            let out = self
+                .client
+                .describe_table()
+                .table_name(&self.table)
+                .send()
+                .await
+                .map_err(sdk_error)?;
+            let active = out
+                .table()
+                .and_then(|t| t.table_status())
+                .is_some_and(|s| s.as_str() == "ACTIVE");
+            if active {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Err(StoreError::Unavailable(format!(
+            "table {} did not become active",
+            self.table
+        )))
+    }
+}
