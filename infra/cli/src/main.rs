@@ -27,7 +27,8 @@ usage:
       Moves what the first version of leadscore stored into the current records, re-applying
       every event in the order it first arrived: an embedded store in --data (`serve` also
       does it at start), or a DynamoDB table OLD into the table NEW (default $LEADSCORE_TABLE,
-      which must exist: deploy first). Safe to run again after an interruption.
+      which must exist: deploy first; $LEADSCORE_LEAD_ID_KEY must hold the stack's key).
+      Safe to run again after an interruption.
 ";
 
 fn main() -> ExitCode {
@@ -199,6 +200,8 @@ fn cmd_migrate(args: &[String]) -> Result<(), String> {
         let done = match (args.get("data"), args.get("from-table")) {
             (Some(data), None) => {
                 let store = Embedded::open(data).map_err(|e| format!("--data {data}: {e}"))?;
+                let key = leadscore::serve::local_lead_id_key(std::path::Path::new(data))?;
+                leadscore_scoring::set_lead_id_key(key.as_bytes()).map_err(|e| e.to_string())?;
                 match store.migrate_v1(&rules).await.map_err(|e| e.to_string())? {
                     Some(done) => done,
                     None => {
@@ -208,6 +211,13 @@ fn cmd_migrate(args: &[String]) -> Result<(), String> {
                 }
             }
             (None, Some(old)) => {
+                let key = std::env::var(leadscore_edge::LEAD_ID_KEY_VAR).map_err(|_| {
+                    "set LEADSCORE_LEAD_ID_KEY to the stack's lead id key (the secret named by \
+                     its LeadIdKeySecret output): the migrated leads get ids derived with it"
+                        .to_string()
+                })?;
+                leadscore_scoring::set_lead_id_key(key.trim().as_bytes())
+                    .map_err(|e| e.to_string())?;
                 let store = Dynamo::connect(DynamoConfig {
                     table: table_name(&args),
                     ..DynamoConfig::from_env()

@@ -64,6 +64,33 @@ fn build_with(
     Ok(server::app(local_routes()?, handler))
 }
 
+/// The lead id key of a local store: `LEADSCORE_LEAD_ID_KEY` if set, otherwise the one kept
+/// in `<data>/lead-id.key` (made on first use: 32 random bytes, hex). Lead ids derive from
+/// it, so it stays with the data (losing it makes the leads unreachable by email).
+pub fn local_lead_id_key(data: &Path) -> Result<String, String> {
+    if let Ok(key) = std::env::var(leadscore_edge::LEAD_ID_KEY_VAR) {
+        return Ok(key);
+    }
+    let path = data.join("lead-id.key");
+    if let Ok(key) = std::fs::read_to_string(&path) {
+        return Ok(key.trim().to_string());
+    }
+    let mut bytes = [0u8; 32];
+    use std::io::Read;
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut bytes))
+        .map_err(|e| format!("cannot draw a lead id key: {e}"))?;
+    let key: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    std::fs::create_dir_all(data).map_err(|e| format!("--data {}: {e}", data.display()))?;
+    std::fs::write(&path, &key).map_err(|e| format!("{}: {e}", path.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600));
+    }
+    Ok(key)
+}
+
 pub struct ServeOptions {
     pub addr: SocketAddr,
     pub data: PathBuf,
@@ -73,9 +100,14 @@ pub struct ServeOptions {
 /// Binds, prints the banner, serves until stopped.
 pub async fn run(options: ServeOptions) -> Result<(), String> {
     let (rules, rules_from) = read_rules(options.rules.as_deref())?;
-    let vars: Vec<(String, String)> = std::env::vars().collect();
+    let mut vars: Vec<(String, String)> = std::env::vars().collect();
     let data = &options.data;
     let store = Embedded::open(data).map_err(|e| format!("--data {}: {e}", data.display()))?;
+    // Lead ids derive from the key: set before anything (the migration included) derives one.
+    let key = local_lead_id_key(data)?;
+    leadscore_scoring::set_lead_id_key(key.as_bytes()).map_err(|e| e.to_string())?;
+    vars.retain(|(n, _)| n != leadscore_edge::LEAD_ID_KEY_VAR);
+    vars.push((leadscore_edge::LEAD_ID_KEY_VAR.to_string(), key));
     // A store written by the first version is moved to the current records first.
     let parsed = leadscore_scoring::Rules::from_toml_str(&rules).map_err(|e| e.to_string())?;
     if let Some(done) = store.migrate_v1(&parsed).await.map_err(|e| e.to_string())? {

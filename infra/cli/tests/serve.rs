@@ -112,3 +112,19 @@ async fn the_local_server_serves_exactly_the_template_routes() {
         assert_eq!(reply.json(), serde_json::json!({"message": "Not Found"}));
     }
 }
+
+#[test]
+fn a_local_store_keeps_its_lead_id_key_with_its_data() {
+    std::env::remove_var(leadscore_edge::LEAD_ID_KEY_VAR);
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let key = leadscore::serve::local_lead_id_key(&data).unwrap();
+    assert_eq!(key.len(), 64, "32 random bytes, hex");
+    assert_eq!(leadscore::serve::local_lead_id_key(&data).unwrap(), key);
+    let other = tempfile::tempdir().unwrap();
+    assert_ne!(
+        leadscore::serve::local_lead_id_key(other.path()).unwrap(),
+        key,
+        "each store draws its own"
+    );
+}

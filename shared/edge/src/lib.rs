@@ -45,6 +45,9 @@ pub struct App {
     pub(crate) clock: Clock,
 }
 
+/// The secret lead ids are derived with. Not `LEADSCORE_SECRET_*`: those name webhook sources.
+pub const LEAD_ID_KEY_VAR: &str = "LEADSCORE_LEAD_ID_KEY";
+
 /// Why the app could not be configured (at start, never per request).
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
@@ -53,7 +56,7 @@ pub struct ConfigError(pub String);
 impl App {
     /// An app over `store`, with the rules file's text and the environment's variables
     /// (`LEADSCORE_SECRET_<SOURCE>`, `LEADSCORE_ALLOWED_ORIGINS`, `LEADSCORE_API_KEYS`,
-    /// `LEADSCORE_HTML_RATE_LIMIT`).
+    /// `LEADSCORE_HTML_RATE_LIMIT`, `LEADSCORE_LEAD_ID_KEY`).
     pub fn new(
         store: Arc<dyn LeadStore>,
         rules_toml: &str,
@@ -65,6 +68,10 @@ impl App {
         let vars: Vec<(String, String)> = vars.into_iter().collect();
         let secrets = Secrets::from_vars(vars.iter().cloned());
         let var = |name: &str| vars.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
+        if let Some(key) = var(LEAD_ID_KEY_VAR) {
+            leadscore_scoring::set_lead_id_key(key.trim().as_bytes())
+                .map_err(|e| ConfigError(e.to_string()))?;
+        }
         let api_keys: Vec<String> = var("LEADSCORE_API_KEYS")
             .unwrap_or_default()
             .split(',')
@@ -99,8 +106,14 @@ impl App {
     }
 
     /// The app from the process environment: rules from the file named by `LEADSCORE_RULES`,
-    /// or the shipped default.
+    /// or the shipped default. The lead id key is required here (the deployed functions).
     pub fn from_env(store: Arc<dyn LeadStore>) -> Result<App, ConfigError> {
+        if std::env::var(LEAD_ID_KEY_VAR).is_err() {
+            return Err(ConfigError(format!(
+                "{LEAD_ID_KEY_VAR} is not set: lead ids are derived with it (template.yaml \
+                 passes it from Secrets Manager; locally, any 32 characters or more)"
+            )));
+        }
         let rules = match std::env::var("LEADSCORE_RULES") {
             Ok(path) if !path.trim().is_empty() => std::fs::read_to_string(&path)
                 .map_err(|e| ConfigError(format!("LEADSCORE_RULES={path}: {e}")))?,

@@ -1,8 +1,10 @@
 //! Who an event is about. Newtypes with private fields: a value that exists is valid.
 
+use hmac::{Hmac, Mac};
 use serde::{Deserialize, Deserializer, Serialize};
 use sha2::{Digest, Sha256};
 use std::fmt;
+use std::sync::OnceLock;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum IdentityError {
@@ -14,6 +16,35 @@ pub enum IdentityError {
     InvalidEventId,
     #[error("invalid lead id")]
     InvalidLeadId,
+    #[error("the lead id key must be at least 32 bytes (LEADSCORE_LEAD_ID_KEY)")]
+    ShortLeadIdKey,
+    #[error("lead ids are already derived with another key in this process")]
+    LeadIdKeyChanged,
+}
+
+/// The key lead ids are derived with (`LEADSCORE_LEAD_ID_KEY`), set once at start.
+static LEAD_ID_KEY: OnceLock<Vec<u8>> = OnceLock::new();
+
+/// Derives every lead id of this process with `key` (HMAC-SHA-256 of the first identity), so
+/// that nobody holding a list of emails can tell which id in a log is whose. Set once, at
+/// start, before any id is derived; the same key again is fine, another one is refused.
+/// Without a key (tests, the first version's data) ids are a plain SHA-256, which anyone can
+/// recompute from an email address.
+pub fn set_lead_id_key(key: &[u8]) -> Result<(), IdentityError> {
+    if key.len() < 32 {
+        return Err(IdentityError::ShortLeadIdKey);
+    }
+    let set = LEAD_ID_KEY.get_or_init(|| key.to_vec());
+    if set.as_slice() == key {
+        Ok(())
+    } else {
+        Err(IdentityError::LeadIdKeyChanged)
+    }
+}
+
+/// Whether lead ids are keyed in this process.
+pub fn lead_ids_keyed() -> bool {
+    LEAD_ID_KEY.get().is_some()
 }
 
 /// A normalised email address: trimmed and lower-cased.
@@ -132,7 +163,8 @@ impl<'de> Deserialize<'de> for EventId {
 /// A lead's stable id: `ld_` + 32 hex chars, derived from the first identity it was known by.
 ///
 /// Deriving it (instead of drawing a random id) means a lookup by email is one read, with no
-/// alias item in between. It is a pseudonym, not a secret: never treat it as a credential.
+/// alias item in between. Keyed ([`set_lead_id_key`]), it is a pseudonym only the key's holder
+/// can link to an address; never treat it as a credential.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub struct LeadId(String);
 
@@ -144,7 +176,18 @@ impl LeadId {
         Self::derive("anon", anon.as_str())
     }
     fn derive(kind: &str, value: &str) -> Self {
-        let digest = Sha256::digest(format!("{kind}:{value}").as_bytes());
+        let input = format!("{kind}:{value}");
+        let digest: Vec<u8> = match LEAD_ID_KEY.get() {
+            Some(key) => match Hmac::<Sha256>::new_from_slice(key) {
+                Ok(mut mac) => {
+                    mac.update(input.as_bytes());
+                    mac.finalize().into_bytes().to_vec()
+                }
+                // HMAC takes keys of any length; this arm cannot be reached.
+                Err(_) => Sha256::digest(input.as_bytes()).to_vec(),
+            },
+            None => Sha256::digest(input.as_bytes()).to_vec(),
+        };
         let mut id = String::from("ld_");
         for b in &digest[..16] {
             id.push_str(&format!("{b:02x}"));

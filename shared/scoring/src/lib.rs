@@ -13,7 +13,9 @@ mod timestamp;
 
 pub use bant::{Bant, BantAnswer, BantSource, BantUpdate};
 pub use event::{Attributes, BotVerdict, Event};
-pub use identity::{AnonymousId, Email, EventId, Identity, IdentityError, LeadId};
+pub use identity::{
+    lead_ids_keyed, set_lead_id_key, AnonymousId, Email, EventId, Identity, IdentityError, LeadId,
+};
 pub use profile::{EmailDomainKind, Profile};
 pub use signal::{Signal, SignalKind, UnknownSignal};
 pub use stage::{Cause, Stage, Transition, UnknownStage};
