@@ -14,16 +14,26 @@ use crate::points::{counted_hits, decay, expired};
 use crate::state::{Checkpoint, Funnel, Hit, Summary};
 use crate::{LeadState, Rules, Signal, Timestamp, MILLIS_PER_DAY};
 
+/// The most hits kept one by one after the checkpoint (about 100 KB of state).
+pub const MAX_WINDOW_HITS: usize = 1_000;
+
 /// Moves the checkpoint to the lateness window behind the newest event (in steps of at least a
 /// day, so that in-order events rarely pay for it), then summarises what has become final.
 pub(crate) fn advance_checkpoint(state: &mut LeadState, rules: &Rules, now: Timestamp) {
     let Some(latest) = state.latest_at() else {
         return;
     };
-    let target = latest.plus_millis(-rules.lateness_ms());
+    let mut target = latest.plus_millis(-rules.lateness_ms());
+    // A lead with more hits in its window than a state can hold gets a shorter window: the
+    // state must fit an item (DynamoDB's 400 KB), however fast events come.
+    let in_window = state.hits.len() - state.hits.partition_point(|h| h.at <= target);
+    let crowded = in_window > MAX_WINDOW_HITS + MAX_WINDOW_HITS / 4;
+    if crowded {
+        target = state.hits[state.hits.len() - MAX_WINDOW_HITS].at;
+    }
     let current = state.checkpoint.as_ref().map(|c| c.at);
     let due = match current {
-        Some(c) => target.millis() - c.millis() >= MILLIS_PER_DAY,
+        Some(c) => crowded && target > c || target.millis() - c.millis() >= MILLIS_PER_DAY,
         None => target >= state.first_seen,
     };
     if !due {

@@ -23,6 +23,7 @@ pub use timestamp::{Timestamp, TimestampError, MILLIS_PER_DAY, MILLIS_PER_SECOND
 
 mod bots;
 mod compact;
+pub use compact::MAX_WINDOW_HITS;
 mod engine;
 mod fold;
 mod points;

@@ -361,3 +361,35 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_lead_with_every_kind_of_event_every_hour_still_fits_an_item() {
+    let rules = defaults();
+    let kinds: Vec<Signal> = Signal::ALL
+        .iter()
+        .copied()
+        .filter(|s| s.kind() != SignalKind::SalesFeedback)
+        .collect();
+    let mut state = LeadState::for_event(&event("first", Signal::FormSubmitted, t(0)));
+    let mut n: u64 = 0;
+    let mut largest = 0;
+    for hour in 0..(30 * 24) {
+        for (k, signal) in kinds.iter().enumerate() {
+            n += 1;
+            let at = t(hour * HOUR + k as i64 * 60_000);
+            let mut e = event(&format!("every-{n:07}"), *signal, at);
+            e.attributes.message_id = Some(format!("msg-{hour:06}"));
+            state = apply(&state, &e, &rules, at).unwrap().state;
+        }
+        if hour % 120 == 0 {
+            largest = largest.max(serde_json::to_vec(&state).unwrap().len());
+        }
+    }
+    largest = largest.max(serde_json::to_vec(&state).unwrap().len());
+    println!("every kind every hour, 30 days: {n} events, largest state {largest} bytes");
+    // The window is shortened to what a state can hold: well under DynamoDB's 400 KB item,
+    // with room for the counted times the 90-day combination window adds over three months.
+    assert!(largest < 200 * 1024, "{largest} bytes");
+    assert!(state.hits.len() <= MAX_WINDOW_HITS + MAX_WINDOW_HITS / 4 + kinds.len());
+    assert_eq!(state.events, n);
+}

@@ -96,6 +96,7 @@ macro_rules! conformance {
                 bad_listing_inputs_are_refused,
                 a_batch_lands_like_its_events_one_by_one,
                 a_half_done_erasure_reads_as_absent_and_resumes,
+                a_move_found_late_appears_after_the_cursor_a_poller_holds,
             );
         }
     };
@@ -814,4 +815,90 @@ async fn a_half_done_erasure_reads_as_absent_and_resumes(store: &dyn LeadStore) 
         store.erase(&key, t(103), ERASE_BUDGET).await.unwrap(),
         Erasure::Unknown
     );
+}
+
+/// Newsletter, visits and a follow of `who`, day by day from `first_day` (`visits` of them).
+async fn subscriber(store: &dyn LeadStore, who: &str, first_day: i64, visits: i64, now: Timestamp) {
+    let r = rules();
+    let day = 24 * 60;
+    let mut events = vec![ev(
+        &format!("{who}-nl"),
+        Signal::NewsletterSubscribed,
+        t(first_day * day),
+        Some(who),
+        None,
+    )];
+    for v in 0..visits {
+        events.push(ev(
+            &format!("{who}-v{v}"),
+            Signal::SiteVisit,
+            t((first_day + v) * day + 60),
+            Some(who),
+            None,
+        ));
+    }
+    events.push(ev(
+        &format!("{who}-follow"),
+        Signal::SocialFollowed,
+        t((first_day + 3) * day),
+        Some(who),
+        None,
+    ));
+    for e in events {
+        store.apply(&e, &r, now).await.unwrap();
+    }
+}
+
+async fn a_move_found_late_appears_after_the_cursor_a_poller_holds(store: &dyn LeadStore) {
+    let r = rules();
+    let day = 24 * 60;
+    // One lead qualifies on day 8 from evidence of days 5 to 8; another has all but one visit.
+    subscriber(store, "x@acme.io", 5, 3, t(8 * day + 120)).await;
+    subscriber(store, "y@acme.io", 0, 2, t(8 * day + 120)).await;
+    let page = store
+        .list_by_stage(Stage::Mql, None, 1, None, &r, t(9 * day))
+        .await
+        .unwrap();
+    assert_eq!(page.leads.len(), 1);
+    assert_eq!(
+        page.leads[0].state.email.as_ref().unwrap().as_str(),
+        "x@acme.io"
+    );
+    let cursor = page.next.expect("a full page has a cursor");
+    assert!(store
+        .list_by_stage(Stage::Mql, None, 1, Some(&cursor), &r, t(9 * day))
+        .await
+        .unwrap()
+        .leads
+        .is_empty());
+
+    // Y's missing visit, dated day 2, arrives on day 10: Y was an MQL from day 3 (the follow
+    // completed the evidence), and the poller learns it after its cursor.
+    let late = ev(
+        "y@acme.io-v2",
+        Signal::SiteVisit,
+        t(2 * day + 60),
+        Some("y@acme.io"),
+        None,
+    );
+    store.apply(&late, &r, t(10 * day)).await.unwrap();
+    let next = store
+        .list_by_stage(Stage::Mql, None, 10, Some(&cursor), &r, t(10 * day))
+        .await
+        .unwrap();
+    assert_eq!(next.leads.len(), 1);
+    let y = &next.leads[0].state;
+    assert_eq!(y.email.as_ref().unwrap().as_str(), "y@acme.io");
+    let mql = y.stage_history.last().unwrap();
+    assert_eq!(
+        (mql.to, mql.at, mql.recorded_at),
+        (Stage::Mql, t(3 * day), t(10 * day))
+    );
+    assert_eq!(y.stage_recorded_at, t(10 * day));
+    // changed_since filters on when moves were recorded too.
+    let since = store
+        .list_by_stage(Stage::Mql, Some(t(9 * day)), 10, None, &r, t(10 * day))
+        .await
+        .unwrap();
+    assert_eq!(since.leads.len(), 1);
 }
