@@ -37,6 +37,36 @@ const V1_STAGES: TableDefinition<&str, &str> = TableDefinition::new("stages");
 #[derive(Clone)]
 pub struct Embedded {
     db: Arc<Database>,
+    /// Snapshots already decoded, by lead id: a snapshot is immutable per version, and a
+    /// long history's is tens of KB of JSON that every event would otherwise decode again.
+    decoded: Arc<std::sync::Mutex<std::collections::HashMap<String, (String, Snapshot)>>>,
+}
+
+/// Leads whose decoded snapshot is kept (then the cache starts over).
+const DECODED_LEADS: usize = 4_096;
+
+/// A stored snapshot: `v<version>:<digest of the JSON>\n<JSON>`, so that a snapshot already
+/// decoded is recognised without decoding it again (the digest tells apart two snapshots of
+/// one version, such as the first one of a lead erased and come back).
+fn snapshot_bytes(snapshot: &Snapshot) -> Result<Vec<u8>, StoreError> {
+    let json = encode(snapshot)?;
+    let mut bytes = format!("v{}:{:016x}\n", snapshot.version, fnv(&json)).into_bytes();
+    bytes.extend(json);
+    Ok(bytes)
+}
+
+fn fnv(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ *b as u64).wrapping_mul(0x100_0000_01b3)
+    })
+}
+
+/// The header (`v<version>:<digest>`), the version, and the JSON.
+fn snapshot_parts(bytes: &[u8]) -> Option<(&str, u64, &[u8])> {
+    let end = bytes.iter().position(|b| *b == b'\n')?;
+    let header = std::str::from_utf8(&bytes[..end]).ok()?;
+    let version = header.strip_prefix('v')?.split_once(':')?.0.parse().ok()?;
+    Some((header, version, &bytes[end + 1..]))
 }
 
 fn unavailable(e: impl std::fmt::Display) -> StoreError {
@@ -72,7 +102,10 @@ impl Embedded {
             tx.open_table(ERASED).map_err(unavailable)?;
         }
         tx.commit().map_err(unavailable)?;
-        Ok(Embedded { db: Arc::new(db) })
+        Ok(Embedded {
+            db: Arc::new(db),
+            decoded: Arc::default(),
+        })
     }
 
     /// Imports what the first version wrote in this file (its ledger, re-applied), then drops
@@ -214,8 +247,13 @@ impl Backend for Embedded {
         .map_err(store_err)
     }
 
+    fn snapshot_every(&self) -> usize {
+        8
+    }
+
     async fn view(&self, id: &LeadId) -> Result<View, StoreError> {
         let id = id.to_string();
+        let decoded = self.decoded.clone();
         self.blocking(move |db| {
             let tx = db.begin_read().map_err(unavailable)?;
             let get = |name: TableDefinition<&str, &[u8]>| -> Result<Option<Vec<u8>>, StoreError> {
@@ -224,7 +262,28 @@ impl Backend for Embedded {
                 Ok(value.map(|v| v.value().to_vec()))
             };
             let erased: Option<Erased> = get(ERASED)?.map(|b| decode(&b)).transpose()?;
-            let snapshot: Option<Snapshot> = get(SNAPSHOTS)?.map(|b| decode(&b)).transpose()?;
+            let snapshot: Option<Snapshot> = match get(SNAPSHOTS)? {
+                None => None,
+                Some(bytes) => {
+                    let mut cache = decoded.lock().unwrap_or_else(|p| p.into_inner());
+                    let parts = snapshot_parts(&bytes);
+                    let header = parts.map(|(h, _, _)| h);
+                    match cache.get(&id) {
+                        Some((seen, s)) if Some(seen.as_str()) == header => Some(s.clone()),
+                        _ => {
+                            let json = parts.map_or(bytes.as_slice(), |(_, _, json)| json);
+                            let snapshot: Snapshot = decode(json)?;
+                            if let Some(h) = header {
+                                if cache.len() >= DECODED_LEADS {
+                                    cache.clear();
+                                }
+                                cache.insert(id.clone(), (h.to_string(), snapshot.clone()));
+                            }
+                            Some(snapshot)
+                        }
+                    }
+                }
+            };
             let aliases = tx.open_table(ALIASES).map_err(unavailable)?;
             let alias = match aliases.get(id.as_str()).map_err(unavailable)? {
                 Some(v) => Some(
@@ -303,14 +362,17 @@ impl Backend for Embedded {
             if let Some((expected, snapshot)) = &p.snapshot {
                 let mut snapshots = tx.open_table(SNAPSHOTS).map_err(unavailable)?;
                 let current = match snapshots.get(id.as_str()).map_err(unavailable)? {
-                    Some(v) => Some(decode::<Snapshot>(v.value())?.version),
+                    Some(v) => match snapshot_parts(v.value()) {
+                        Some((_, version, _)) => Some(version),
+                        None => Some(decode::<Snapshot>(v.value())?.version),
+                    },
                     None => None,
                 };
                 if current != *expected {
                     return Err(CommitError::Conflict);
                 }
                 snapshots
-                    .insert(id.as_str(), encode(snapshot)?.as_slice())
+                    .insert(id.as_str(), snapshot_bytes(snapshot)?.as_slice())
                     .map_err(unavailable)?;
             }
             let mut index = tx.open_table(STAGE_INDEX).map_err(unavailable)?;
@@ -391,50 +453,58 @@ impl Backend for Embedded {
         _deadline: tokio::time::Instant,
     ) -> Result<bool, StoreError> {
         let id = id.to_string();
+        let key = id.clone();
         // One transaction: an embedded erasure always completes at once.
-        self.write(move |tx| {
-            let mut entries = tx.open_table(ENTRIES).map_err(unavailable)?;
-            let mut arrivals = tx.open_table(ARRIVALS).map_err(unavailable)?;
-            let prefix = format!("{id}#");
-            let mut doomed = Vec::new();
-            for item in entries.range(prefix.as_str()..).map_err(unavailable)? {
-                let (k, v) = item.map_err(unavailable)?;
-                if !k.value().starts_with(&prefix) {
-                    break;
+        let done = self
+            .write(move |tx| {
+                let mut entries = tx.open_table(ENTRIES).map_err(unavailable)?;
+                let mut arrivals = tx.open_table(ARRIVALS).map_err(unavailable)?;
+                let prefix = format!("{id}#");
+                let mut doomed = Vec::new();
+                for item in entries.range(prefix.as_str()..).map_err(unavailable)? {
+                    let (k, v) = item.map_err(unavailable)?;
+                    if !k.value().starts_with(&prefix) {
+                        break;
+                    }
+                    if v.value().is_empty() {
+                        continue;
+                    }
+                    let entry: LedgerEntry = decode(v.value())?;
+                    if entry.event.occurred_at <= at {
+                        doomed.push((k.value().to_string(), entry.arrival_key()));
+                    }
                 }
-                if v.value().is_empty() {
-                    continue;
+                for (key, arrival) in doomed {
+                    entries.remove(key.as_str()).map_err(unavailable)?;
+                    arrivals
+                        .remove(format!("{id}#{arrival}").as_str())
+                        .map_err(unavailable)?;
                 }
-                let entry: LedgerEntry = decode(v.value())?;
-                if entry.event.occurred_at <= at {
-                    doomed.push((k.value().to_string(), entry.arrival_key()));
+                let mut snapshots = tx.open_table(SNAPSHOTS).map_err(unavailable)?;
+                snapshots.remove(id.as_str()).map_err(unavailable)?;
+                let mut stage_of = tx.open_table(STAGE_OF).map_err(unavailable)?;
+                let old = stage_of
+                    .remove(id.as_str())
+                    .map_err(unavailable)?
+                    .map(|v| v.value().to_string());
+                if let Some((_, key)) = old.as_deref().and_then(|v| v.split_once('|')) {
+                    if !key.is_empty() {
+                        let mut index = tx.open_table(STAGE_INDEX).map_err(unavailable)?;
+                        index.remove(key).map_err(unavailable)?;
+                    }
                 }
-            }
-            for (key, arrival) in doomed {
-                entries.remove(key.as_str()).map_err(unavailable)?;
-                arrivals
-                    .remove(format!("{id}#{arrival}").as_str())
-                    .map_err(unavailable)?;
-            }
-            let mut snapshots = tx.open_table(SNAPSHOTS).map_err(unavailable)?;
-            snapshots.remove(id.as_str()).map_err(unavailable)?;
-            let mut stage_of = tx.open_table(STAGE_OF).map_err(unavailable)?;
-            let old = stage_of
-                .remove(id.as_str())
-                .map_err(unavailable)?
-                .map(|v| v.value().to_string());
-            if let Some((_, key)) = old.as_deref().and_then(|v| v.split_once('|')) {
-                if !key.is_empty() {
-                    let mut index = tx.open_table(STAGE_INDEX).map_err(unavailable)?;
-                    index.remove(key).map_err(unavailable)?;
-                }
-            }
-            let mut aliases = tx.open_table(ALIASES).map_err(unavailable)?;
-            aliases.remove(id.as_str()).map_err(unavailable)?;
-            Ok(true)
-        })
-        .await
-        .map_err(store_err)
+                let mut aliases = tx.open_table(ALIASES).map_err(unavailable)?;
+                aliases.remove(id.as_str()).map_err(unavailable)?;
+                Ok(true)
+            })
+            .await
+            .map_err(store_err);
+        // A snapshot written after the erasure starts its versions again: forget this one.
+        self.decoded
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&key);
+        done
     }
 
     async fn stage_index(

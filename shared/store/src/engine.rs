@@ -34,6 +34,11 @@ pub(crate) trait Backend: Send + Sync {
     async fn view(&self, id: &LeadId) -> Result<View, StoreError>;
     /// Every live ledger entry of `id`, in arrival order.
     async fn entries(&self, id: &LeadId) -> Result<Vec<LedgerEntry>, StoreError>;
+    /// Settled tail entries folded into a new snapshot: where writes are cheap (the embedded
+    /// store), more often.
+    fn snapshot_every(&self) -> usize {
+        SNAPSHOT_EVERY
+    }
     /// Writes what a fold changed; `Conflict` if the snapshot moved on since it was read.
     async fn publish(&self, id: &LeadId, publish: Publish) -> Result<(), CommitError>;
     /// Makes `visitor` an alias of `lead`; false if it already was an alias (of anyone).
@@ -127,11 +132,13 @@ pub(crate) async fn fold<B: Backend + ?Sized>(
     let version = view.snapshot.as_ref().map(|s| s.version);
     let rebuilt_now = snapshot != view.snapshot;
     let refresh = match (settled_state, settled_key) {
-        (Some(s), Some(w)) if settled_count >= SNAPSHOT_EVERY || rebuilt_now => Some(Snapshot {
-            version: version.map_or(1, |v| v + 1),
-            watermark: w,
-            state: s,
-        }),
+        (Some(s), Some(w)) if settled_count >= backend.snapshot_every() || rebuilt_now => {
+            Some(Snapshot {
+                version: version.map_or(1, |v| v + 1),
+                watermark: w,
+                state: s,
+            })
+        }
         _ if rebuilt_now => snapshot.map(|s| Snapshot {
             version: version.map_or(1, |v| v + 1),
             ..s

@@ -149,6 +149,15 @@ async fn a_stopped_dynamodb_is_unavailable_and_leaves_nothing_partial() {
     );
 
     let _back = start(&jar, db.path(), port);
+    // Back up: what was written is checked with a patient client (a restarted DynamoDB
+    // Local on a busy machine can take seconds to answer its first requests).
+    let store = Dynamo::connect(DynamoConfig {
+        table: "failure".to_string(),
+        operation_timeout: Duration::from_secs(60),
+        max_attempts: 3,
+        endpoint: Some(format!("http://127.0.0.1:{port}")),
+    })
+    .await;
     let lead = store
         .get(&LeadKey::Id(id.clone()), &rules, far())
         .await
