@@ -102,48 +102,49 @@ pub(crate) async fn fold<B: Backend + ?Sized>(
 ) -> Result<Option<Folded>, StoreError> {
     let erased_at = view.erased.as_ref().map(|e| e.at);
     // A snapshot holding anything from before an erasure is being purged: not the lead.
-    let mut snapshot = view
+    let stored = view
         .snapshot
-        .clone()
+        .as_ref()
         .filter(|s| erased_at.is_none_or(|at| s.state.first_seen > at));
-    if let Some(s) = &snapshot {
-        if s.state.rules != rules.fingerprint() {
-            snapshot = Some(rebuilt(backend, id, s, rules, now).await?);
+    // Under other rules (or without its snapshot) the lead is not what the view holds.
+    let rebuilt_snapshot = match stored {
+        Some(s) if s.state.rules != rules.fingerprint() => {
+            Some(rebuilt(backend, id, s, rules, now).await?)
         }
-    }
-    let mut state = snapshot.as_ref().map(|s| s.state.clone());
+        _ => None,
+    };
+    let rebuilt_now = rebuilt_snapshot.is_some() || stored.is_none() && view.snapshot.is_some();
+    let base = rebuilt_snapshot.as_ref().or(stored);
+    let mut state = base.map(|s| s.state.clone());
     // Entries that arrived long enough ago go into the next snapshot: they come first.
     let settled = arrival_key(now.plus_millis(-SETTLE_MS), "~");
     let entries: Vec<&LedgerEntry> = live(view).collect();
     let split = entries.partition_point(|e| e.arrival_key() <= settled);
+    let due = split >= backend.snapshot_every() || rebuilt_now;
     let mut settled_state = None;
     for (i, entry) in entries.iter().enumerate() {
         let base = state.unwrap_or_else(|| fresh(id, &entry.event));
-        state = Some(fold_event(base, &entry.event, rules, entry.applied_at));
-        if i + 1 == split {
-            settled_state.clone_from(&state);
+        let folded = fold_event(base, &entry.event, rules, entry.applied_at);
+        if i + 1 == split && due {
+            settled_state = Some(folded.clone());
         }
+        state = Some(folded);
     }
     let settled_key = split.checked_sub(1).map(|i| entries[i].arrival_key());
-    let settled_count = split;
     let Some(state) = state else {
         return Ok(None);
     };
     let version = view.snapshot.as_ref().map(|s| s.version);
-    let rebuilt_now = snapshot != view.snapshot;
     let refresh = match (settled_state, settled_key) {
-        (Some(s), Some(w)) if settled_count >= backend.snapshot_every() || rebuilt_now => {
-            Some(Snapshot {
-                version: version.map_or(1, |v| v + 1),
-                watermark: w,
-                state: s,
-            })
-        }
-        _ if rebuilt_now => snapshot.map(|s| Snapshot {
+        (Some(s), Some(w)) => Some(Snapshot {
+            version: version.map_or(1, |v| v + 1),
+            watermark: w,
+            state: s,
+        }),
+        _ => rebuilt_snapshot.map(|s| Snapshot {
             version: version.map_or(1, |v| v + 1),
             ..s
         }),
-        _ => None,
     };
     Ok(Some(Folded {
         state,
@@ -399,21 +400,29 @@ async fn settle<B: Backend + ?Sized>(
     // An entry that landed below the snapshot's watermark after the snapshot was taken (it
     // should land within `SETTLE_MS` of its arrival time; a stalled writer may not): its
     // writer folds it into the snapshot itself.
-    let mut view = view.clone();
-    let mut missed = false;
-    for entry in entries {
-        if view.tail.iter().any(|e| e.event.id == entry.event.id) {
-            continue;
-        }
-        if let Some(s) = view.snapshot.as_mut() {
-            if !s.state.has_seen(&entry.event.id) {
-                let state = std::mem::replace(&mut s.state, LeadState::for_event(&entry.event));
-                s.state = fold_event(state, &entry.event, rules, entry.applied_at);
-                missed = true;
+    let missing = |view: &View, entry: &LedgerEntry| {
+        !view.tail.iter().any(|e| e.event.id == entry.event.id)
+            && view
+                .snapshot
+                .as_ref()
+                .is_some_and(|s| !s.state.has_seen(&entry.event.id))
+    };
+    let missed = entries.iter().any(|e| missing(view, e));
+    let mut repaired_view;
+    let view = if missed {
+        repaired_view = view.clone();
+        for entry in entries {
+            if missing(&repaired_view, entry) {
+                if let Some(s) = repaired_view.snapshot.as_mut() {
+                    let state = std::mem::replace(&mut s.state, LeadState::for_event(&entry.event));
+                    s.state = fold_event(state, &entry.event, rules, entry.applied_at);
+                }
             }
         }
-    }
-    let view = &view;
+        &repaired_view
+    } else {
+        view
+    };
     let Some(after) = fold(backend, home, view, rules, now).await? else {
         return Err(StoreError::Internal("a ledger entry that folds to nothing".into()).into());
     };
