@@ -1,6 +1,8 @@
 //! One conformance suite, run against both backends: the embedded redb store and DynamoDB
 //! (DynamoDB Local, started by the test command, which exports AWS_ENDPOINT_URL_DYNAMODB).
 
+mod common;
+
 use leadscore_scoring::*;
 use leadscore_store::*;
 use std::collections::BTreeSet;
@@ -50,33 +52,9 @@ async fn embedded() -> Fixture {
     }
 }
 
-/// A fresh, uniquely named table in the DynamoDB Local the test command started.
-pub async fn dynamo_store() -> Dynamo {
-    assert!(
-        std::env::var("AWS_ENDPOINT_URL_DYNAMODB").is_ok(),
-        "AWS_ENDPOINT_URL_DYNAMODB is not set: run the suite with infra/scripts/test, which \
-         starts DynamoDB Local (or source infra/scripts/dynamodb-local.sh and run ddb_start)"
-    );
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    let table = format!("conformance-{nanos}-{}", std::process::id());
-    let store = Dynamo::connect(DynamoConfig {
-        table,
-        // Correctness, not latency: DynamoDB Local on a busy 2-core CI machine can take
-        // seconds per request when 128 deliveries race.
-        operation_timeout: std::time::Duration::from_secs(120),
-        ..DynamoConfig::from_env()
-    })
-    .await;
-    store.create_table().await.unwrap();
-    store
-}
-
 async fn dynamodb() -> Fixture {
     Fixture {
-        store: Arc::new(dynamo_store().await),
+        store: Arc::new(common::dynamo_table("conformance").await),
         _dir: None,
     }
 }

@@ -3,6 +3,8 @@
 //! event, and how the cost of an event behaves as one lead's history grows to 20,000 events.
 //! Figures and reasoning: BENCHMARKS.md, "Store".
 
+mod common;
+
 use leadscore_scoring::*;
 use leadscore_store::*;
 use std::sync::Arc;
@@ -37,26 +39,6 @@ fn email_event(n: i64, at: Timestamp, who: &str) -> Event {
     e
 }
 
-async fn dynamo_store() -> Dynamo {
-    assert!(
-        std::env::var("AWS_ENDPOINT_URL_DYNAMODB").is_ok(),
-        "AWS_ENDPOINT_URL_DYNAMODB is not set: run the suite with infra/scripts/test, which \
-         starts DynamoDB Local"
-    );
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    let store = Dynamo::connect(DynamoConfig {
-        table: format!("costs-{nanos}-{}", std::process::id()),
-        operation_timeout: std::time::Duration::from_secs(120),
-        ..DynamoConfig::from_env()
-    })
-    .await;
-    store.create_table().await.unwrap();
-    store
-}
-
 async fn cost(store: &Dynamo, event: &Event, now: Timestamp) -> (Usage, Applied) {
     store.take_usage();
     let applied = store
@@ -68,7 +50,7 @@ async fn cost(store: &Dynamo, event: &Event, now: Timestamp) -> (Usage, Applied)
 
 #[tokio::test]
 async fn requests_and_capacity_per_event() {
-    let store = dynamo_store().await;
+    let store = common::dynamo_table("costs").await;
     let lead = Some("ada@acme.io");
 
     // A new lead: the ledger entry, the read back, and its stage entry (visitor -> lead).
@@ -178,7 +160,7 @@ async fn requests_and_capacity_per_event() {
 /// published once (elapsed time printed, not asserted: BENCHMARKS.md).
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_batch_is_read_back_once_per_lead() {
-    let store = dynamo_store().await;
+    let store = common::dynamo_table("costs").await;
     let rules = Rules::default_rules();
     let events: Vec<Event> = (0..1_000)
         .map(|i| email_event(i, t(i), &format!("p{}@acme.io", i % 200)))
@@ -279,7 +261,7 @@ async fn fill(store: &Arc<Dynamo>, from: i64, upto: i64, who: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_cost_of_an_event_does_not_grow_with_the_history() {
-    let store = Arc::new(dynamo_store().await);
+    let store = Arc::new(common::dynamo_table("costs").await);
     let who = "loyal@acme.io";
     // A typical lead: its first hundred events.
     let (typical, typical_refresh) = cost_of(&store, 0, 100, who).await;

@@ -3,6 +3,8 @@
 //! time (`migrate_v1`, which `leadscore serve` runs), a DynamoDB table by `migrate_v1_from`
 //! (`leadscore migrate --from-table`). The v1 records are written here as v1 wrote them.
 
+mod common;
+
 use leadscore_scoring::*;
 use leadscore_store::*;
 use serde_json::json;
@@ -174,24 +176,8 @@ async fn an_embedded_store_of_the_first_version_is_migrated_once() {
 
 #[tokio::test]
 async fn a_dynamodb_table_of_the_first_version_is_migrated() {
-    assert!(
-        std::env::var("AWS_ENDPOINT_URL_DYNAMODB").is_ok(),
-        "AWS_ENDPOINT_URL_DYNAMODB is not set: run the suite with infra/scripts/test"
-    );
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    let connect = |table: String| {
-        Dynamo::connect(DynamoConfig {
-            table,
-            operation_timeout: std::time::Duration::from_secs(60),
-            ..DynamoConfig::from_env()
-        })
-    };
     // The v1 table had the same keys; its items were `V#<version>` with `head` and `entry`.
-    let old = connect(format!("v1-{nanos}")).await;
-    old.create_table().await.unwrap();
+    let old = common::dynamo_table("v1").await;
     use aws_sdk_dynamodb::types::AttributeValue::S;
     for (id, version, e) in v1_history() {
         old.client()
@@ -205,8 +191,7 @@ async fn a_dynamodb_table_of_the_first_version_is_migrated() {
             .await
             .unwrap();
     }
-    let new = connect(format!("v2-{nanos}")).await;
-    new.create_table().await.unwrap();
+    let new = common::dynamo_table("v2").await;
     let rules = Rules::default_rules();
     let done = new.migrate_v1_from(old.table(), &rules).await.unwrap();
     assert_eq!((done.read, done.imported), (6, 6));

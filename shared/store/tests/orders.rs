@@ -4,12 +4,13 @@
 //! is the fold of its ledger. Sales actions, delivered last as a sales tool does, are accepted
 //! or refused alike whatever the order the behaviour arrived in.
 
+mod common;
+
 use leadscore_scoring::*;
 use leadscore_store::*;
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 use std::collections::BTreeSet;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 const T0: i64 = 1_761_955_200_000;
@@ -99,38 +100,11 @@ fn embedded() -> Fixture {
     }
 }
 
-static TABLES: AtomicU64 = AtomicU64::new(0);
-
-/// A fresh, uniquely named table in the DynamoDB Local the test command started.
-async fn dynamo_store() -> Dynamo {
-    assert!(
-        std::env::var("AWS_ENDPOINT_URL_DYNAMODB").is_ok(),
-        "AWS_ENDPOINT_URL_DYNAMODB is not set: run the suite with infra/scripts/test, which \
-         starts DynamoDB Local (or source infra/scripts/dynamodb-local.sh and run ddb_start)"
-    );
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    let n = TABLES.fetch_add(1, Ordering::Relaxed);
-    let table = format!("orders-{nanos}-{}-{n}", std::process::id());
-    let store = Dynamo::connect(DynamoConfig {
-        table,
-        // Correctness, not latency: DynamoDB Local on a busy 2-core machine can be slow when
-        // a batch of deliveries races.
-        operation_timeout: std::time::Duration::from_secs(120),
-        ..DynamoConfig::from_env()
-    })
-    .await;
-    store.create_table().await.unwrap();
-    store
-}
-
 async fn fresh(backend: Backend) -> Fixture {
     match backend {
         Backend::Embedded => embedded(),
         Backend::Dynamo => Fixture {
-            store: Arc::new(dynamo_store().await),
+            store: Arc::new(common::dynamo_table("orders").await),
             _dir: None,
         },
     }
