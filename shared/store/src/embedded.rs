@@ -50,23 +50,20 @@ const DECODED_LEADS: usize = 4_096;
 /// one version, such as the first one of a lead erased and come back).
 fn snapshot_bytes(snapshot: &Snapshot) -> Result<Vec<u8>, StoreError> {
     let json = encode(snapshot)?;
-    let mut bytes = format!("v{}:{:016x}\n", snapshot.version, fnv(&json)).into_bytes();
+    let mut bytes = format!("v{}:{:016x}\n", snapshot.version, crate::fnv(&json)).into_bytes();
     bytes.extend(json);
     Ok(bytes)
 }
 
-fn fnv(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ *b as u64).wrapping_mul(0x100_0000_01b3)
-    })
-}
-
 /// The header (`v<version>:<digest>`), the version, and the JSON.
-fn snapshot_parts(bytes: &[u8]) -> Option<(&str, u64, &[u8])> {
-    let end = bytes.iter().position(|b| *b == b'\n')?;
-    let header = std::str::from_utf8(&bytes[..end]).ok()?;
-    let version = header.strip_prefix('v')?.split_once(':')?.0.parse().ok()?;
-    Some((header, version, &bytes[end + 1..]))
+fn snapshot_parts(bytes: &[u8]) -> Result<(&str, u64, &[u8]), StoreError> {
+    let parts = || {
+        let end = bytes.iter().position(|b| *b == b'\n')?;
+        let header = std::str::from_utf8(&bytes[..end]).ok()?;
+        let version = header.strip_prefix('v')?.split_once(':')?.0.parse().ok()?;
+        Some((header, version, &bytes[end + 1..]))
+    };
+    parts().ok_or_else(|| StoreError::Internal("unreadable snapshot header".into()))
 }
 
 fn unavailable(e: impl std::fmt::Display) -> StoreError {
@@ -185,6 +182,41 @@ fn listed(value: &str) -> Result<Listed, StoreError> {
     Ok(Listed { entry, folded })
 }
 
+/// What `STAGE_OF` holds for `id`, and its index key.
+fn stage_of(
+    table: &impl ReadableTable<&'static str, &'static str>,
+    id: &str,
+) -> Result<Option<(Listed, Option<String>)>, StoreError> {
+    let Some(value) = table.get(id).map_err(unavailable)? else {
+        return Ok(None);
+    };
+    let listed = listed(value.value())?;
+    let key = listed
+        .entry
+        .as_ref()
+        .map(|(stage, sort)| format!("{stage}#{sort}"));
+    Ok(Some((listed, key)))
+}
+
+/// The live ledger entries of `id` and their keys (tombstones left out).
+fn ledger_of(
+    table: &impl ReadableTable<&'static str, &'static [u8]>,
+    id: &str,
+) -> Result<Vec<(String, LedgerEntry)>, StoreError> {
+    let prefix = format!("{id}#");
+    let mut out = Vec::new();
+    for item in table.range(prefix.as_str()..).map_err(unavailable)? {
+        let (k, v) = item.map_err(unavailable)?;
+        if !k.value().starts_with(&prefix) {
+            break;
+        }
+        if !v.value().is_empty() {
+            out.push((k.value().to_string(), decode(v.value())?));
+        }
+    }
+    Ok(out)
+}
+
 fn store_err(e: CommitError) -> StoreError {
     match e {
         CommitError::Store(e) => e,
@@ -266,19 +298,15 @@ impl Backend for Embedded {
                 None => None,
                 Some(bytes) => {
                     let mut cache = decoded.lock().unwrap_or_else(|p| p.into_inner());
-                    let parts = snapshot_parts(&bytes);
-                    let header = parts.map(|(h, _, _)| h);
+                    let (header, _, json) = snapshot_parts(&bytes)?;
                     match cache.get(&id) {
-                        Some((seen, s)) if Some(seen.as_str()) == header => Some(s.clone()),
+                        Some((seen, s)) if seen == header => Some(s.clone()),
                         _ => {
-                            let json = parts.map_or(bytes.as_slice(), |(_, _, json)| json);
                             let snapshot: Snapshot = decode(json)?;
-                            if let Some(h) = header {
-                                if cache.len() >= DECODED_LEADS {
-                                    cache.clear();
-                                }
-                                cache.insert(id.clone(), (h.to_string(), snapshot.clone()));
+                            if cache.len() >= DECODED_LEADS {
+                                cache.clear();
                             }
+                            cache.insert(id.clone(), (header.to_string(), snapshot.clone()));
                             Some(snapshot)
                         }
                     }
@@ -312,11 +340,8 @@ impl Backend for Embedded {
                     }
                 }
             }
-            let stage_of = tx.open_table(STAGE_OF).map_err(unavailable)?;
-            let listed = match stage_of.get(id.as_str()).map_err(unavailable)? {
-                Some(v) => Some(listed(v.value())?),
-                None => None,
-            };
+            let listed =
+                stage_of(&tx.open_table(STAGE_OF).map_err(unavailable)?, &id)?.map(|(l, _)| l);
             Ok(View {
                 erased,
                 alias,
@@ -333,19 +358,10 @@ impl Backend for Embedded {
         self.blocking(move |db| {
             let tx = db.begin_read().map_err(unavailable)?;
             let entries = tx.open_table(ENTRIES).map_err(unavailable)?;
-            let prefix = format!("{id}#");
-            let mut out: Vec<LedgerEntry> = Vec::new();
-            for item in entries.range(prefix.as_str()..).map_err(unavailable)? {
-                let (k, v) = item.map_err(unavailable)?;
-                if !k.value().starts_with(&prefix) {
-                    break;
-                }
-                if !v.value().is_empty() {
-                    out.push(decode(v.value())?);
-                }
-            }
-            out.sort_by_key(LedgerEntry::arrival_key);
-            Ok(out)
+            Ok(ledger_of(&entries, &id)?
+                .into_iter()
+                .map(|(_, e)| e)
+                .collect())
         })
         .await
     }
@@ -362,10 +378,7 @@ impl Backend for Embedded {
             if let Some((expected, snapshot)) = &p.snapshot {
                 let mut snapshots = tx.open_table(SNAPSHOTS).map_err(unavailable)?;
                 let current = match snapshots.get(id.as_str()).map_err(unavailable)? {
-                    Some(v) => match snapshot_parts(v.value()) {
-                        Some((_, version, _)) => Some(version),
-                        None => Some(decode::<Snapshot>(v.value())?.version),
-                    },
+                    Some(v) => Some(snapshot_parts(v.value())?.1),
                     None => None,
                 };
                 if current != *expected {
@@ -377,18 +390,14 @@ impl Backend for Embedded {
             }
             let mut index = tx.open_table(STAGE_INDEX).map_err(unavailable)?;
             let mut stage_of = tx.open_table(STAGE_OF).map_err(unavailable)?;
-            let old = stage_of
-                .get(id.as_str())
-                .map_err(unavailable)?
-                .map(|v| v.value().to_string());
-            let old = old.as_deref().and_then(|v| v.split_once('|'));
-            let old_folded = old.and_then(|(n, _)| n.parse::<u64>().ok());
-            let old_key = old.map(|(_, k)| k).filter(|k| !k.is_empty());
+            let old = self::stage_of(&stage_of, &id)?;
+            let old_folded = old.as_ref().map(|(l, _)| l.folded);
+            let old_key = old.and_then(|(_, k)| k);
             if let Some((entry, folded)) = &p.stage {
                 // An older view never overwrites a newer one.
                 if old_folded.is_none_or(|n| n <= *folded) {
-                    if let Some(key) = old_key {
-                        index.remove(key).map_err(unavailable)?;
+                    if let Some(key) = &old_key {
+                        index.remove(key.as_str()).map_err(unavailable)?;
                     }
                     let key = index_key(entry);
                     index
@@ -399,8 +408,8 @@ impl Backend for Embedded {
                         .map_err(unavailable)?;
                 }
             } else if p.unlist {
-                if let Some(key) = old_key {
-                    index.remove(key).map_err(unavailable)?;
+                if let Some(key) = &old_key {
+                    index.remove(key.as_str()).map_err(unavailable)?;
                 }
                 let folded = old_folded.unwrap_or(0);
                 stage_of
@@ -459,22 +468,12 @@ impl Backend for Embedded {
             .write(move |tx| {
                 let mut entries = tx.open_table(ENTRIES).map_err(unavailable)?;
                 let mut arrivals = tx.open_table(ARRIVALS).map_err(unavailable)?;
-                let prefix = format!("{id}#");
-                let mut doomed = Vec::new();
-                for item in entries.range(prefix.as_str()..).map_err(unavailable)? {
-                    let (k, v) = item.map_err(unavailable)?;
-                    if !k.value().starts_with(&prefix) {
-                        break;
-                    }
-                    if v.value().is_empty() {
-                        continue;
-                    }
-                    let entry: LedgerEntry = decode(v.value())?;
-                    if entry.event.occurred_at <= at {
-                        doomed.push((k.value().to_string(), entry.arrival_key()));
-                    }
-                }
-                for (key, arrival) in doomed {
+                let doomed: Vec<(String, LedgerEntry)> = ledger_of(&entries, &id)?
+                    .into_iter()
+                    .filter(|(_, e)| e.event.occurred_at <= at)
+                    .collect();
+                for (key, entry) in doomed {
+                    let arrival = entry.arrival_key();
                     entries.remove(key.as_str()).map_err(unavailable)?;
                     arrivals
                         .remove(format!("{id}#{arrival}").as_str())
@@ -483,16 +482,11 @@ impl Backend for Embedded {
                 let mut snapshots = tx.open_table(SNAPSHOTS).map_err(unavailable)?;
                 snapshots.remove(id.as_str()).map_err(unavailable)?;
                 let mut stage_of = tx.open_table(STAGE_OF).map_err(unavailable)?;
-                let old = stage_of
-                    .remove(id.as_str())
-                    .map_err(unavailable)?
-                    .map(|v| v.value().to_string());
-                if let Some((_, key)) = old.as_deref().and_then(|v| v.split_once('|')) {
-                    if !key.is_empty() {
-                        let mut index = tx.open_table(STAGE_INDEX).map_err(unavailable)?;
-                        index.remove(key).map_err(unavailable)?;
-                    }
+                if let Some((_, Some(key))) = self::stage_of(&stage_of, &id)? {
+                    let mut index = tx.open_table(STAGE_INDEX).map_err(unavailable)?;
+                    index.remove(key.as_str()).map_err(unavailable)?;
                 }
+                stage_of.remove(id.as_str()).map_err(unavailable)?;
                 let mut aliases = tx.open_table(ALIASES).map_err(unavailable)?;
                 aliases.remove(id.as_str()).map_err(unavailable)?;
                 Ok(true)

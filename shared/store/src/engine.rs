@@ -32,7 +32,7 @@ pub(crate) trait Backend: Send + Sync {
     async fn tombstone(&self, id: &LeadId, event: &EventId) -> Result<(), StoreError>;
     /// The erasure marker, alias, snapshot and tail of `id`.
     async fn view(&self, id: &LeadId) -> Result<View, StoreError>;
-    /// Every live ledger entry of `id`, in arrival order.
+    /// Every live ledger entry of `id`, in no particular order (callers order what they read).
     async fn entries(&self, id: &LeadId) -> Result<Vec<LedgerEntry>, StoreError>;
     /// Settled tail entries folded into a new snapshot: where writes are cheap (the embedded
     /// store), more often.
@@ -206,7 +206,7 @@ pub(crate) async fn load<B: Backend + ?Sized>(
     id: &LeadId,
     rules: &Rules,
     now: Timestamp,
-) -> Result<Option<(LeadId, View, Folded)>, StoreError> {
+) -> Result<Option<(LeadId, Folded)>, StoreError> {
     let mut home = id.clone();
     let mut view = backend.view(id).await?;
     if let Some(lead) = view.alias.clone() {
@@ -231,7 +231,7 @@ pub(crate) async fn load<B: Backend + ?Sized>(
             }
         }
     }
-    Ok(folded.map(|f| (home, view, f)))
+    Ok(folded.map(|f| (home, f)))
 }
 
 pub(crate) async fn get_with<B: Backend + ?Sized>(
@@ -242,7 +242,7 @@ pub(crate) async fn get_with<B: Backend + ?Sized>(
 ) -> Result<Option<StoredLead>, StoreError> {
     Ok(load(backend, id, rules, now)
         .await?
-        .map(|(_, _, f)| StoredLead {
+        .map(|(_, f)| StoredLead {
             version: f.state.events,
             state: f.state,
         }))
@@ -273,7 +273,7 @@ pub(crate) async fn apply_checked<B: Backend + ?Sized>(
     if event.signal.kind() == SignalKind::SalesFeedback && !event.is_bot() {
         // Sales act on leads they know, from the stage they see: checked before anything is
         // written (the API answers 404 or 409).
-        let (home, _, folded) = load(backend, &own, rules, now)
+        let (home, folded) = load(backend, &own, rules, now)
             .await?
             .ok_or(StoreError::NotFound)?;
         let stage = folded.state.stage;
@@ -340,8 +340,10 @@ pub(crate) async fn settle_entries<B: Backend + ?Sized>(
             .partition(|(_, e)| erased_at.is_some_and(|at| e.event.occurred_at <= at));
         for (i, entry) in &gone {
             // A redelivery of an erased person's event: it does not bring them back.
-            for id in [target, &home] {
-                backend.tombstone(id, &entry.event.id).await?;
+            backend.tombstone(target, &entry.event.id).await?;
+            if home != *target {
+                // The copy a stitched visitor's event left in its lead's ledger too.
+                backend.tombstone(&home, &entry.event.id).await?;
             }
             out[*i] = Some(Applied::dropped(home.clone()));
         }
@@ -483,10 +485,7 @@ struct Jitter(u64, u32);
 
 impl Jitter {
     fn new(event: &Event) -> Self {
-        let mut seed = 0xcbf2_9ce4_8422_2325u64;
-        for b in event.id.as_str().bytes() {
-            seed = (seed ^ b as u64).wrapping_mul(0x100_0000_01b3);
-        }
+        let seed = crate::fnv(event.id.as_str().as_bytes());
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.subsec_nanos() as u64)

@@ -209,6 +209,14 @@ pub(crate) fn check_limit(limit: u32) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// FNV-1a: a cheap digest (a retry's jitter seed, a stored snapshot's header), not a
+/// security or deduplication device.
+pub(crate) fn fnv(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ *b as u64).wrapping_mul(0x100_0000_01b3)
+    })
+}
+
 pub(crate) fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
     serde_json::to_vec(value).map_err(|e| StoreError::Internal(e.to_string()))
 }

@@ -44,7 +44,7 @@ pub(crate) async fn list_with<B: Backend + Clone + 'static>(
         let mut found: Vec<(usize, StoredLead)> = Vec::new();
         while let Some(joined) = reads.join_next().await {
             let (i, id, loaded) = joined.map_err(|e| StoreError::Internal(e.to_string()))?;
-            if let Some((home, _, folded)) = loaded? {
+            if let Some((home, folded)) = loaded? {
                 let entry = StageEntry::of(&folded.state);
                 if home == id && entry.stage == stage && entry.sort_key() == keys[i] {
                     found.push((

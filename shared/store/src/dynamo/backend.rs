@@ -199,7 +199,6 @@ impl Backend for Dynamo {
                 entries.push(decode(entry.as_bytes())?);
             }
         }
-        entries.sort_by_key(LedgerEntry::arrival_key);
         Ok(entries)
     }
 
