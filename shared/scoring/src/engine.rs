@@ -173,7 +173,6 @@ pub fn rebuild(like: &LeadState, ledger: &[Event], rules: &Rules, now: Timestamp
 fn fold_in(mut next: LeadState, event: &Event, rules: &Rules, now: Timestamp) -> LeadState {
     let at = event.occurred_at;
     let old_history = next.stage_history.clone();
-    let old_recorded_at = next.stage_recorded_at;
     let identified_before = next.identified_at;
     let human_before =
         next.hits.iter().any(|h| !h.is_bot()) || next.summaries.values().any(|s| s.occurrences > 0);
@@ -240,11 +239,9 @@ fn fold_in(mut next: LeadState, event: &Event, rules: &Rules, now: Timestamp) ->
         }
     }
     stamp(&mut next.stage_history, &old_history, now);
-    next.stage_recorded_at = if next.stage_history == old_history {
-        old_recorded_at
-    } else {
-        stage_recorded_at(&next)
-    };
+    if next.stage_history != old_history {
+        next.stage_recorded_at = stage_recorded_at(&next);
+    }
     advance_checkpoint(&mut next, rules, now);
     next.pql = rules.pql_signals.iter().any(|s| {
         next.hits.iter().any(|h| h.signal == *s && !h.is_bot())

@@ -393,3 +393,22 @@ fn a_lead_with_every_kind_of_event_every_hour_still_fits_an_item() {
     assert!(state.hits.len() <= MAX_WINDOW_HITS + MAX_WINDOW_HITS / 4 + kinds.len());
     assert_eq!(state.events, n);
 }
+
+#[test]
+fn a_visitor_seen_late_is_recorded_when_it_arrives() {
+    let rules = defaults();
+    let visit = Event::new(
+        EventId::parse("late-visit").unwrap(),
+        Signal::SiteVisit,
+        t(0),
+        visitor("anon-late"),
+    );
+    let now = t(5 * DAY);
+    let state = apply(&LeadState::for_event(&visit), &visit, &rules, now)
+        .unwrap()
+        .state;
+    assert_eq!(state.stage, Stage::Visitor);
+    assert_eq!(state.stage_entered_at, t(0));
+    // The visitor listing follows when it became known, like every other stage.
+    assert_eq!(state.stage_recorded_at, now);
+}
