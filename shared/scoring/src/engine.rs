@@ -165,7 +165,12 @@ pub fn rebuild(like: &LeadState, ledger: &[Event], rules: &Rules, now: Timestamp
     if let Some(c) = state.checkpoint.as_mut() {
         stamp(&mut c.funnel.stage_history, &like.stage_history, now);
     }
-    state.stage_recorded_at = stage_recorded_at(&state);
+    // The same moves as before: the stage was recorded when it was, not at this re-fold.
+    state.stage_recorded_at = if state.stage_history == like.stage_history {
+        like.stage_recorded_at
+    } else {
+        stage_recorded_at(&state)
+    };
     state
 }
 

@@ -412,3 +412,21 @@ fn a_visitor_seen_late_is_recorded_when_it_arrives() {
     // The visitor listing follows when it became known, like every other stage.
     assert_eq!(state.stage_recorded_at, now);
 }
+
+#[test]
+fn a_rebuild_keeps_when_an_unchanged_stage_was_recorded() {
+    let rules = defaults();
+    let visit = Event::new(
+        EventId::parse("v").unwrap(),
+        Signal::SiteVisit,
+        t(0),
+        visitor("anon-r"),
+    );
+    let state = apply(&LeadState::for_event(&visit), &visit, &rules, t(HOUR))
+        .unwrap()
+        .state;
+    // Re-folded later (new rules, a migration): nothing moved, so nothing is recorded anew.
+    let again = rebuild(&state, &[visit], &rules, t(30 * DAY));
+    assert_eq!(again.stage_recorded_at, t(HOUR));
+    assert_eq!(folded(&again), folded(&state));
+}
