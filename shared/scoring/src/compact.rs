@@ -15,7 +15,7 @@ use crate::state::{Checkpoint, Funnel, Hit, Summary};
 use crate::{LeadState, Rules, Signal, Timestamp, MILLIS_PER_DAY};
 
 /// The most hits kept one by one after the checkpoint (about 100 KB of state).
-pub const MAX_WINDOW_HITS: usize = 1_000;
+pub const MAX_WINDOW_HITS: usize = 400;
 
 /// Moves the checkpoint to the lateness window behind the newest event (in steps of at least a
 /// day, so that in-order events rarely pay for it), then summarises what has become final.
@@ -122,12 +122,7 @@ fn settle_pending(
         return;
     };
     let line = checkpoint.plus_millis(-rules.lookback_ms(signal));
-    let expire = rule
-        .group
-        .as_ref()
-        .and_then(|g| rules.groups.get(g))
-        .and_then(|g| g.expire_ms)
-        .filter(|_| rule.points > 0);
+    let expire = rule.expire_ms.filter(|_| rule.points > 0);
     let younger_hits: Vec<Timestamp> = state
         .hits
         .iter()
@@ -150,11 +145,14 @@ fn settle_pending(
         s.qualifying_weight = 0.0;
         s.qualifying_since = since;
     }
-    let old = s.pending.partition_point(|t| *t <= line);
+    // A window reads at most its count of newest times: the rest of the window is settled
+    // like older times (hourly visits would otherwise keep three months of times).
+    let count = rules.lookback_count(signal);
+    let read = s.pending.len().saturating_sub(count);
     let mut keep = Vec::with_capacity(s.pending.len());
     let floor = rule.cap.map(|c| c as f64 - 0.5);
     for (i, at) in s.pending.iter().copied().enumerate() {
-        if i >= old {
+        if i >= read && at > line {
             keep.push(at);
             continue;
         }

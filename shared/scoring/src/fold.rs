@@ -141,42 +141,45 @@ fn targets(
     out.push((Stage::Lead, "identified".to_string()));
     // Only behaviour after a recycle counts towards qualifying again.
     let since = funnel.requalify_after;
-    let counted = counted_hits(&state.hits, &state.summaries, rules, at, since);
     let summarised = |signal: &Signal| {
         state
             .summaries
             .get(signal)
             .map_or(0, |s| s.shown_since(since))
     };
-    if let Some(threshold) = rules.mql.score {
-        let positive = engagement(&counted, &state.summaries, rules, at, Some(since)).1;
-        if positive >= threshold {
-            out.push((Stage::Mql, "mql.engagement".to_string()));
+    // Behaviour only ever makes an MQL: past it, the costliest part of a step is moot.
+    if funnel.stage < Stage::Mql {
+        let counted = counted_hits(&state.hits, &state.summaries, rules, at, since);
+        if let Some(threshold) = rules.mql.score {
+            let positive = engagement(&counted, &state.summaries, rules, at, Some(since)).1;
+            if positive >= threshold {
+                out.push((Stage::Mql, "mql.engagement".to_string()));
+            }
         }
-    }
-    for c in &rules.mql.criteria {
-        let met = c.all.iter().all(|(signal, n)| {
-            let recent = counted
-                .iter()
-                .filter(|h| h.signal == *signal)
-                .filter(|h| c.within_ms.is_none_or(|w| at.millis() - h.at.millis() <= w))
-                .count();
-            // Hits before the checkpoint are summarised: their times, or only a count once
-            // older than every window (which only unbounded criteria read).
-            let old = match c.within_ms {
-                None => summarised(signal),
-                Some(w) => state.summaries.get(signal).map_or(0, |s| {
-                    s.pending
-                        .iter()
-                        .filter(|t| **t <= at && at.millis() - t.millis() <= w)
-                        .filter(|t| since.is_none_or(|x| **t > x))
-                        .count()
-                }),
-            };
-            recent + old >= *n as usize
-        });
-        if met {
-            out.push((Stage::Mql, format!("mql.{}", c.id)));
+        for c in &rules.mql.criteria {
+            let met = c.all.iter().all(|(signal, n)| {
+                let recent = counted
+                    .iter()
+                    .filter(|h| h.signal == *signal)
+                    .filter(|h| c.within_ms.is_none_or(|w| at.millis() - h.at.millis() <= w))
+                    .count();
+                // Hits before the checkpoint are summarised: their times, or only a count once
+                // older than every window (which only unbounded criteria read).
+                let old = match c.within_ms {
+                    None => summarised(signal),
+                    Some(w) => state.summaries.get(signal).map_or(0, |s| {
+                        s.pending
+                            .iter()
+                            .filter(|t| **t <= at && at.millis() - t.millis() <= w)
+                            .filter(|t| since.is_none_or(|x| **t > x))
+                            .count()
+                    }),
+                };
+                recent + old >= *n as usize
+            });
+            if met {
+                out.push((Stage::Mql, format!("mql.{}", c.id)));
+            }
         }
     }
     let fresh = |h: &&Hit| !h.is_bot() && h.at <= at && since.is_none_or(|s| h.at > s);

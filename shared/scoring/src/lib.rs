@@ -23,7 +23,9 @@ pub use timestamp::{Timestamp, TimestampError, MILLIS_PER_DAY, MILLIS_PER_SECOND
 
 mod bots;
 mod compact;
+mod encoding;
 pub use compact::MAX_WINDOW_HITS;
+pub use encoding::STATE_FORMAT;
 mod engine;
 mod fold;
 mod points;

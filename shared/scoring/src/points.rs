@@ -67,8 +67,7 @@ pub(crate) fn decay(rules: &Rules, signal: Signal, age: i64) -> f64 {
     if rule.points <= 0 {
         return 1.0;
     }
-    let group = rule.group.as_ref().and_then(|g| rules.groups.get(g));
-    match group.and_then(|g| g.half_life_ms) {
+    match rule.half_life_ms {
         Some(half) => 0.5f64.powf(age.max(0) as f64 / half as f64),
         None => 1.0,
     }
@@ -79,8 +78,7 @@ pub(crate) fn expired(rules: &Rules, signal: Signal, age: i64) -> bool {
     let Some(rule) = rules.signals.get(&signal) else {
         return true;
     };
-    let group = rule.group.as_ref().and_then(|g| rules.groups.get(g));
-    rule.points > 0 && group.and_then(|g| g.expire_ms).is_some_and(|e| age > e)
+    rule.points > 0 && rule.expire_ms.is_some_and(|e| age > e)
 }
 
 /// What a summary still adds to a signal's raw points as of `now`. `qualifying` is the

@@ -49,6 +49,9 @@ pub(crate) struct SignalRule {
     pub cap: Option<i64>,
     /// Count at most `count` occurrences in any `window_ms`.
     pub limit: Option<(u32, i64)>,
+    /// The group's decay and expiry, resolved once: every hit of every score reads them.
+    pub half_life_ms: Option<i64>,
+    pub expire_ms: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -571,10 +574,13 @@ impl Rules {
                 }
                 Some(l) => Some((l.count as u32, window(&l.window, &at)?)),
             };
+            let group = s.group.as_ref().and_then(|g| groups.get(g));
             signals.insert(
                 sig,
                 SignalRule {
                     points: s.points,
+                    half_life_ms: group.and_then(|g: &GroupRule| g.half_life_ms),
+                    expire_ms: group.and_then(|g| g.expire_ms),
                     group: s.group,
                     cap: cap(s.cap, &at)?,
                     limit,
@@ -730,7 +736,7 @@ impl Rules {
     fn with_fingerprint(mut self) -> Self {
         use sha2::{Digest, Sha256};
         self.fingerprint.clear();
-        let digest = Sha256::digest(format!("{self:?}").as_bytes());
+        let digest = Sha256::digest(format!("{}{self:?}", crate::STATE_FORMAT).as_bytes());
         self.fingerprint = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
         self
     }
@@ -757,6 +763,22 @@ impl Rules {
         let email = matches!(signal, Signal::EmailClicked | Signal::EmailOpened)
             .then_some(self.burst_window_ms);
         criteria.chain(limit).chain(email).max().unwrap_or(0)
+    }
+
+    /// How many of a signal's newest counted times a window reads at most (a combination's
+    /// count, a frequency limit's): older times in the same window change no verdict.
+    pub(crate) fn lookback_count(&self, signal: Signal) -> usize {
+        let criteria = self
+            .mql
+            .criteria
+            .iter()
+            .filter(|c| c.within_ms.is_some())
+            .flat_map(|c| c.all.iter().filter(|(s, _)| *s == signal).map(|(_, n)| *n));
+        let limit = self
+            .signals
+            .get(&signal)
+            .and_then(|r| r.limit.map(|(count, _)| count));
+        criteria.chain(limit).max().unwrap_or(0) as usize
     }
 
     /// Signals whose counted hits must be kept one by one forever: those of a combination

@@ -15,10 +15,8 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// One scored (or bot-flagged) occurrence of a signal. Every accepted event leaves one.
-/// Stored as a JSON array `[at, event, signal, bot, message_id, counted]`: a lead holds
-/// hundreds, and field names would be most of their bytes.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(into = "HitRow", from = "HitRow")]
+/// Stored as a short row (see `encoding.rs`): a lead holds hundreds.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Hit {
     pub at: Timestamp,
     pub event: EventId,
@@ -35,41 +33,6 @@ pub struct Hit {
 impl Hit {
     pub fn is_bot(&self) -> bool {
         self.bot.is_some()
-    }
-}
-
-type HitRow = (
-    i64,
-    EventId,
-    Signal,
-    Option<String>,
-    Option<String>,
-    Option<bool>,
-);
-
-impl From<Hit> for HitRow {
-    fn from(h: Hit) -> Self {
-        (
-            h.at.millis(),
-            h.event,
-            h.signal,
-            h.bot,
-            h.message_id,
-            h.counted,
-        )
-    }
-}
-
-impl From<HitRow> for Hit {
-    fn from((at, event, signal, bot, message_id, counted): HitRow) -> Self {
-        Hit {
-            at: Timestamp::from_millis(at),
-            event,
-            signal,
-            bot,
-            message_id,
-            counted,
-        }
     }
 }
 
@@ -194,23 +157,13 @@ pub struct Summary {
     /// Counted hits whose points will still expire: only their times, oldest first, kept
     /// until they expire (so that expiry stays exact) or until younger hits alone hold the
     /// signal at its cap until then.
-    #[serde(default, skip_serializing_if = "Vec::is_empty", with = "millis")]
+    #[serde(
+        default,
+        rename = "gaps",
+        skip_serializing_if = "Vec::is_empty",
+        with = "crate::encoding::gaps"
+    )]
     pub pending: Vec<Timestamp>,
-}
-
-/// Times as bare milliseconds: a summary may hold hundreds.
-mod millis {
-    use crate::Timestamp;
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(times: &[Timestamp], s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(times.iter().map(|t| t.millis()))
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Timestamp>, D::Error> {
-        let raw = Vec::<i64>::deserialize(d)?;
-        Ok(raw.into_iter().map(Timestamp::from_millis).collect())
-    }
 }
 
 impl Summary {
@@ -271,7 +224,7 @@ pub struct LeadState {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identified_at: Option<Timestamp>,
     /// Hits still needed one by one, sorted by (time, event id).
-    #[serde(default)]
+    #[serde(default, rename = "window", with = "crate::encoding::hits")]
     pub hits: Vec<Hit>,
     /// Facts after the checkpoint, sorted by (time, event id).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -362,35 +362,99 @@ proptest! {
     }
 }
 
+fn three_follows_and_two_clicks_within_3_days() -> String {
+    // Follows never expire: once summarised, only the window keeps their times one by one.
+    DEFAULT_RULES_TOML
+        .replace("engagement_at_least = 50", "engagement_at_least = 100000")
+        .replace(
+            "{ signal = \"newsletter_subscribed\" },",
+            "{ signal = \"email_clicked\", at_least = 2 },",
+        )
+        .replace("{ signal = \"site_visit\", at_least = 3 },", "")
+        .replace(
+            "{ signal = \"social_followed\" },",
+            "{ signal = \"social_followed\", at_least = 3 },",
+        )
+        .replace("within_days = 90", "within_days = 3")
+}
+
 #[test]
-fn a_lead_with_every_kind_of_event_every_hour_still_fits_an_item() {
-    let rules = defaults();
-    let kinds: Vec<Signal> = Signal::ALL
-        .iter()
-        .copied()
-        .filter(|s| s.kind() != SignalKind::SalesFeedback)
+fn a_late_event_finds_the_summarised_times_its_window_needs() {
+    // Three follows, then the checkpoint passes them (an event 30 days on), then two clicks
+    // arrive late: the combination needs every one of the three summarised follows.
+    let rules = Rules::from_toml_str(&three_follows_and_two_clicks_within_3_days()).unwrap();
+    let mut events: Vec<Event> = (0..3)
+        .map(|h| event(&format!("follow-{h}"), Signal::SocialFollowed, t(h * HOUR)))
         .collect();
-    let mut state = LeadState::for_event(&event("first", Signal::FormSubmitted, t(0)));
-    let mut n: u64 = 0;
-    let mut largest = 0;
-    for hour in 0..(30 * 24) {
-        for (k, signal) in kinds.iter().enumerate() {
-            n += 1;
-            let at = t(hour * HOUR + k as i64 * 60_000);
-            let mut e = event(&format!("every-{n:07}"), *signal, at);
-            e.attributes.message_id = Some(format!("msg-{hour:06}"));
-            state = apply(&state, &e, &rules, at).unwrap().state;
-        }
-        if hour % 120 == 0 {
-            largest = largest.max(serde_json::to_vec(&state).unwrap().len());
-        }
+    events.push(event(
+        "download",
+        Signal::ContentDownloaded,
+        t(30 * DAY + 3 * HOUR),
+    ));
+    for (i, h) in [4, 5].into_iter().enumerate() {
+        let mut click = event(&format!("click-{i}"), Signal::EmailClicked, t(h * HOUR));
+        click.attributes.message_id = Some(format!("m{i}"));
+        events.push(click);
     }
-    largest = largest.max(serde_json::to_vec(&state).unwrap().len());
-    println!("every kind every hour, 30 days: {n} events, largest state {largest} bytes");
-    // The window is shortened to what a state can hold: well under DynamoDB's 400 KB item,
-    // with room for the counted times the 90-day combination window adds over three months.
-    assert!(largest < 200 * 1024, "{largest} bytes");
-    assert!(state.hits.len() <= MAX_WINDOW_HITS + MAX_WINDOW_HITS / 4 + kinds.len());
+    let now = t(30 * DAY + 4 * HOUR);
+    let (lead, _) = deliver(&rules, &events, now);
+    assert_eq!(lead.summaries[&Signal::SocialFollowed].pending.len(), 3);
+    assert_eq!(lead.stage, Stage::Mql);
+    assert_eq!(lead.stage_entered_at, t(5 * HOUR));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(40))]
+
+    /// A combination window reads only its count of newest summarised times: a late event
+    /// that re-folds across the checkpoint finds the same moves as a state that kept them all.
+    #[test]
+    fn summarised_windows_qualify_like_whole_ones(
+        kinds in proptest::collection::vec(0usize..4, 150..250),
+        gaps in proptest::collection::vec(1i64..(4 * 24), 250),
+        seed in any::<u64>(),
+    ) {
+        let toml = three_follows_and_two_clicks_within_3_days();
+        let rules = Rules::from_toml_str(&toml).unwrap();
+        let never = Rules::from_toml_str(&toml.replace("lateness_days = 30", "lateness_days = 3650")).unwrap();
+        let signals = [Signal::SocialFollowed, Signal::EmailClicked, Signal::EmailOpened, Signal::ContentDownloaded];
+        let mut at = 0;
+        let mut events = Vec::new();
+        for (i, (k, gap)) in kinds.iter().zip(&gaps).enumerate() {
+            at += gap * HOUR;
+            let mut e = event(&format!("w{i:04}"), signals[*k], t(at));
+            e.attributes.message_id = Some(format!("m{i}"));
+            events.push(e);
+        }
+        let end = t(at);
+        let whole = deliver(&never, &events, end).0;
+        // Each event up to 20 days late: inside the 30-day lateness window, so every late
+        // event re-folds from a checkpoint with the combination's times summarised behind it.
+        let mut delays: Vec<i64> = (0..events.len() as i64).map(|i| i % 20).collect();
+        shuffle(&mut delays, seed);
+        let mut arrivals: Vec<(Timestamp, Event)> = events
+            .into_iter()
+            .zip(delays)
+            .map(|(e, d)| (e.occurred_at.plus_millis(d * DAY), e))
+            .collect();
+        arrivals.sort_by_key(|(arrival, _)| *arrival);
+        let events: Vec<Event> = arrivals.into_iter().map(|(_, e)| e).collect();
+        let summarised = deliver(&rules, &events, end).0;
+        prop_assert!(summarised.checkpoint.is_some());
+        prop_assert_eq!(&folded(&summarised).stage_history, &folded(&whole).stage_history);
+        prop_assert_eq!(score(&summarised, &rules, end), score(&whole, &never, end));
+    }
+}
+
+#[test]
+fn a_lead_with_every_kind_of_event_every_hour_stays_under_64_kb() {
+    // 200 days: past the longest expiry that keeps counted times (email, 180 days), after
+    // which nothing grows (the two-year figure is in BENCHMARKS.md).
+    let rules = defaults();
+    let (state, largest, n) = every_kind_every_hour(&rules, 200);
+    assert!(largest < 64 * 1024, "{largest} bytes");
+    // The window is shortened to what a state can hold.
+    assert!(state.hits.len() <= MAX_WINDOW_HITS + MAX_WINDOW_HITS / 4 + 24);
     assert_eq!(state.events, n);
 }
 

@@ -2,8 +2,9 @@
 //! each lead's entries are appended, then read back, folded and published once; different
 //! leads go in parallel, a few at a time.
 
-use crate::engine::{apply_checked, settle_entries, Backend};
+use crate::engine::{apply_checked, Backend};
 use crate::records::LedgerEntry;
+use crate::settle::settle_entries;
 use crate::{Applied, StoreError};
 use leadscore_scoring::{clamped, Event, LeadId, Rules, SignalKind, Timestamp};
 use std::sync::Arc;

@@ -11,9 +11,11 @@ mod cursor;
 mod dynamo;
 mod embedded;
 mod engine;
+mod fold_cache;
 mod listing;
 mod migrate;
 mod records;
+mod settle;
 mod stitch;
 
 pub use dynamo::{Dynamo, DynamoConfig, Usage, STAGE_INDEX, TABLE_DEFINITION_JSON};

@@ -43,3 +43,32 @@ pub fn run(rules: &Rules, events: &[Event]) -> LeadState {
 pub fn defaults() -> Rules {
     Rules::default_rules()
 }
+
+/// One event of every kind each hour (ids and message ids as long as SendGrid's), for
+/// `days`; returns the lead and the largest state seen, in bytes of its stored JSON.
+pub fn every_kind_every_hour(rules: &Rules, days: i64) -> (LeadState, usize, u64) {
+    let kinds: Vec<Signal> = Signal::ALL
+        .iter()
+        .copied()
+        .filter(|s| s.kind() != SignalKind::SalesFeedback)
+        .collect();
+    let mut state = LeadState::for_event(&event("first", Signal::FormSubmitted, t(0)));
+    let mut n: u64 = 0;
+    let mut largest = 0;
+    for hour in 0..(days * 24) {
+        for (k, signal) in kinds.iter().enumerate() {
+            n += 1;
+            let at = t(hour * HOUR + k as i64 * 60_000);
+            let mut e = event(&format!("sendgrid:{:022x}", n * 7919), *signal, at);
+            if matches!(signal, Signal::EmailOpened | Signal::EmailClicked) {
+                let message = format!("{hour:011x}.filterdrecv-5bd4.16648.5515E0B88.0");
+                e.attributes.message_id = Some(message);
+            }
+            state = apply(&state, &e, rules, at).unwrap().state;
+        }
+        if hour % 6 == 0 {
+            largest = largest.max(serde_json::to_vec(&state).unwrap().len());
+        }
+    }
+    (state, largest, n)
+}

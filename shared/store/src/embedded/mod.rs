@@ -1,0 +1,177 @@
+//! The embedded store: one redb file (`<dir>/leads.redb`), durable on every commit
+//! (copy-on-write B-trees, fsync at commit), with the records of `records.rs`. Each primitive
+//! is one redb transaction; redb serialises writers, and every condition DynamoDB checks is
+//! re-checked inside the write transaction, so the shared logic behaves the same on both.
+
+use crate::engine::Backend;
+use crate::fold_cache::FoldCache;
+use crate::migrate::{import, Migration, V1Entry};
+use crate::records::{Erased, LedgerEntry, Listed, Publish, Snapshot, StageEntry, View};
+use crate::{decode, encode, CommitError, StoreError};
+use async_trait::async_trait;
+use leadscore_scoring::{EventId, LeadId, Rules, Stage, Timestamp};
+use redb::{Database, ReadableTable, TableDefinition, TableHandle};
+use std::path::Path;
+use std::sync::Arc;
+
+mod backend;
+
+/// "<lead id>#<event id>" -> LedgerEntry (JSON); empty: a tombstone (an erased person's
+/// redelivery, kept only so that it stays a duplicate).
+const ENTRIES: TableDefinition<&str, &[u8]> = TableDefinition::new("entries");
+/// "<lead id>#<arrival key>" -> event id: the entries in arrival order.
+const ARRIVALS: TableDefinition<&str, &str> = TableDefinition::new("arrivals");
+/// lead id -> Snapshot (JSON)
+const SNAPSHOTS: TableDefinition<&str, &[u8]> = TableDefinition::new("snapshots");
+/// "<stage>#<recorded at, 20 digits>#<lead id>" -> lead id
+const STAGE_INDEX: TableDefinition<&str, &str> = TableDefinition::new("stage_index");
+/// lead id -> "<folded events>|<its stage index key>"
+const STAGE_OF: TableDefinition<&str, &str> = TableDefinition::new("stage_of");
+/// stitched visitor id -> lead id
+const ALIASES: TableDefinition<&str, &str> = TableDefinition::new("aliases");
+/// lead id -> Erased (JSON)
+const ERASED: TableDefinition<&str, &[u8]> = TableDefinition::new("erased");
+
+/// The first version's tables (see `migrate.rs`): read once by `migrate_v1`, then dropped.
+const V1_LEDGER: TableDefinition<&str, &[u8]> = TableDefinition::new("ledger");
+const V1_HEADS: TableDefinition<&str, &[u8]> = TableDefinition::new("heads");
+const V1_STAGES: TableDefinition<&str, &str> = TableDefinition::new("stages");
+
+#[derive(Clone)]
+pub struct Embedded {
+    db: Arc<Database>,
+    /// Snapshots already decoded, by lead id: a snapshot is immutable per version, and a
+    /// long history's is tens of KB of JSON that every event would otherwise decode again.
+    decoded: Arc<std::sync::Mutex<std::collections::HashMap<String, (String, Snapshot)>>>,
+    /// Leads folded lately: one process serves every event of a lead here.
+    folds: Arc<FoldCache>,
+}
+
+/// Leads whose decoded snapshot is kept (then the cache starts over).
+const DECODED_LEADS: usize = 4_096;
+
+/// A stored snapshot: `v<version>:<digest of the JSON>\n<JSON>`, so that a snapshot already
+/// decoded is recognised without decoding it again (the digest tells apart two snapshots of
+/// one version, such as the first one of a lead erased and come back).
+fn snapshot_bytes(snapshot: &Snapshot) -> Result<Vec<u8>, StoreError> {
+    let json = encode(snapshot)?;
+    let mut bytes = format!("v{}:{:016x}\n", snapshot.version, crate::fnv(&json)).into_bytes();
+    bytes.extend(json);
+    Ok(bytes)
+}
+
+/// The header (`v<version>:<digest>`), the version, and the JSON.
+fn snapshot_parts(bytes: &[u8]) -> Result<(&str, u64, &[u8]), StoreError> {
+    let parts = || {
+        let end = bytes.iter().position(|b| *b == b'\n')?;
+        let header = std::str::from_utf8(&bytes[..end]).ok()?;
+        let version = header.strip_prefix('v')?.split_once(':')?.0.parse().ok()?;
+        Some((header, version, &bytes[end + 1..]))
+    };
+    parts().ok_or_else(|| StoreError::Internal("unreadable snapshot header".into()))
+}
+
+fn unavailable(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Unavailable(format!("embedded store: {e}"))
+}
+
+fn entry_key(id: &LeadId, event: &str) -> String {
+    format!("{id}#{event}")
+}
+
+fn index_key(entry: &StageEntry) -> String {
+    format!("{}#{}", entry.stage, entry.sort_key())
+}
+
+type Tx = redb::WriteTransaction;
+
+impl Embedded {
+    /// Opens (creating if needed) the store in directory `dir`, e.g. `./.leadscore`. A store
+    /// written by an earlier version is migrated on open (see `migrate.rs`).
+    pub fn open(dir: impl AsRef<Path>) -> Result<Self, StoreError> {
+        let dir = dir.as_ref();
+        std::fs::create_dir_all(dir)
+            .map_err(|e| unavailable(format!("cannot create {}: {e}", dir.display())))?;
+        let db = Database::create(dir.join("leads.redb")).map_err(unavailable)?;
+        let tx = db.begin_write().map_err(unavailable)?;
+        {
+            tx.open_table(ENTRIES).map_err(unavailable)?;
+            tx.open_table(ARRIVALS).map_err(unavailable)?;
+            tx.open_table(SNAPSHOTS).map_err(unavailable)?;
+            tx.open_table(STAGE_INDEX).map_err(unavailable)?;
+            tx.open_table(STAGE_OF).map_err(unavailable)?;
+            tx.open_table(ALIASES).map_err(unavailable)?;
+            tx.open_table(ERASED).map_err(unavailable)?;
+        }
+        tx.commit().map_err(unavailable)?;
+        Ok(Embedded {
+            db: Arc::new(db),
+            decoded: Arc::default(),
+            folds: Arc::default(),
+        })
+    }
+
+    /// Imports what the first version wrote in this file (its ledger, re-applied), then drops
+    /// its tables. `None`: there was nothing to migrate. `leadscore serve` runs it at start.
+    pub async fn migrate_v1(&self, rules: &Rules) -> Result<Option<Migration>, StoreError> {
+        let entries = self
+            .blocking(|db| {
+                let tx = db.begin_read().map_err(unavailable)?;
+                let v1 = tx
+                    .list_tables()
+                    .map_err(unavailable)?
+                    .any(|t| t.name() == V1_LEDGER.name());
+                if !v1 {
+                    return Ok(None);
+                }
+                let ledger = tx.open_table(V1_LEDGER).map_err(unavailable)?;
+                let mut entries = Vec::new();
+                for item in ledger.iter().map_err(unavailable)? {
+                    let (_, v) = item.map_err(unavailable)?;
+                    entries.push(decode::<V1Entry>(v.value())?);
+                }
+                Ok(Some(entries))
+            })
+            .await?;
+        let Some(entries) = entries else {
+            return Ok(None);
+        };
+        let done = import(self, entries, rules).await?;
+        self.blocking(|db| {
+            let tx = db.begin_write().map_err(unavailable)?;
+            tx.delete_table(V1_LEDGER).map_err(unavailable)?;
+            tx.delete_table(V1_HEADS).map_err(unavailable)?;
+            tx.delete_table(V1_STAGES).map_err(unavailable)?;
+            tx.commit().map_err(unavailable)?;
+            Ok(())
+        })
+        .await?;
+        Ok(Some(done))
+    }
+
+    async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Database) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let db = self.db.clone();
+        tokio::task::spawn_blocking(move || f(&db))
+            .await
+            .map_err(|e| StoreError::Internal(e.to_string()))?
+    }
+
+    /// One write transaction, committed if `f` succeeds.
+    async fn write<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Tx) -> Result<T, CommitError> + Send + 'static,
+    ) -> Result<T, CommitError> {
+        let db = self.db.clone();
+        tokio::task::spawn_blocking(move || {
+            let tx = db.begin_write().map_err(unavailable)?;
+            let out = f(&tx)?;
+            tx.commit().map_err(unavailable)?;
+            Ok(out)
+        })
+        .await
+        .map_err(|e| CommitError::Store(StoreError::Internal(e.to_string())))?
+    }
+}
