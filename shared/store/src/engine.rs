@@ -108,7 +108,7 @@ pub(crate) async fn fold<B: Backend + ?Sized>(
     // A snapshot holding anything from before an erasure is being purged: not the lead.
     let stored = view
         .snapshot
-        .as_ref()
+        .as_deref()
         .filter(|s| erased_at.is_none_or(|at| s.state.first_seen > at));
     // Under other rules (or without its snapshot) the lead is not what the view holds.
     let rebuilt_snapshot = match stored {

@@ -55,7 +55,8 @@ pub(crate) struct Erased {
 pub(crate) struct View {
     pub erased: Option<Erased>,
     pub alias: Option<LeadId>,
-    pub snapshot: Option<Snapshot>,
+    /// Shared: the embedded store hands out the snapshot it keeps decoded.
+    pub snapshot: Option<std::sync::Arc<Snapshot>>,
     /// Entries after the snapshot's watermark, in arrival order.
     pub tail: Vec<LedgerEntry>,
     /// What the stage listing holds for this id now.

@@ -120,7 +120,11 @@ async fn settle<B: Backend + ?Sized>(
         repaired_view = view.clone();
         for entry in entries {
             if missing(&repaired_view, entry) {
-                if let Some(s) = repaired_view.snapshot.as_mut() {
+                if let Some(s) = repaired_view
+                    .snapshot
+                    .as_mut()
+                    .map(std::sync::Arc::make_mut)
+                {
                     let state = std::mem::replace(&mut s.state, LeadState::for_event(&entry.event));
                     s.state = fold_event(state, &entry.event, rules, entry.applied_at);
                 }
@@ -136,7 +140,7 @@ async fn settle<B: Backend + ?Sized>(
     let mut state = after.state;
     let repaired = view.snapshot.as_ref().filter(|_| missed).map(|s| Snapshot {
         version: s.version + 1,
-        ..s.clone()
+        ..(**s).clone()
     });
     let mut publish = Publish {
         snapshot: after
@@ -155,7 +159,7 @@ async fn settle<B: Backend + ?Sized>(
             .snapshot
             .take()
             .map(|(_, s)| s)
-            .or_else(|| view.snapshot.clone());
+            .or_else(|| view.snapshot.as_deref().cloned());
         let (watermark, snap_state) = stitched_base(home, base, &stitched, entry, rules);
         absorb(&mut state, &stitched, rules, entry.applied_at);
         if let Some(cache) = backend.fold_cache() {

@@ -177,7 +177,7 @@ impl Backend for Dynamo {
                 } else if let Some(entry) = attr(item, "entry") {
                     view.tail.push(decode(entry.as_bytes())?);
                 } else if let Some(snapshot) = attr(item, "snapshot") {
-                    view.snapshot = Some(decode(snapshot.as_bytes())?);
+                    view.snapshot = Some(std::sync::Arc::new(decode(snapshot.as_bytes())?));
                     view.tail.reverse();
                     return Ok(view);
                 }

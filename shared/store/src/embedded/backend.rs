@@ -130,19 +130,19 @@ impl Backend for Embedded {
                 Ok(value.map(|v| v.value().to_vec()))
             };
             let erased: Option<Erased> = get(ERASED)?.map(|b| decode(&b)).transpose()?;
-            let snapshot: Option<Snapshot> = match get(SNAPSHOTS)? {
+            let snapshot: Option<Arc<Snapshot>> = match get(SNAPSHOTS)? {
                 None => None,
                 Some(bytes) => {
                     let mut cache = decoded.lock().unwrap_or_else(|p| p.into_inner());
                     let (header, _, json) = snapshot_parts(&bytes)?;
                     match cache.get(&id) {
-                        Some((seen, s)) if seen == header => Some(s.clone()),
+                        Some((seen, s)) if seen == header => Some(Arc::clone(s)),
                         _ => {
-                            let snapshot: Snapshot = decode(json)?;
+                            let snapshot: Arc<Snapshot> = Arc::new(decode(json)?);
                             if cache.len() >= DECODED_LEADS {
                                 cache.clear();
                             }
-                            cache.insert(id.clone(), (header.to_string(), snapshot.clone()));
+                            cache.insert(id.clone(), (header.to_string(), Arc::clone(&snapshot)));
                             Some(snapshot)
                         }
                     }

@@ -42,10 +42,13 @@ pub struct Embedded {
     db: Arc<Database>,
     /// Snapshots already decoded, by lead id: a snapshot is immutable per version, and a
     /// long history's is tens of KB of JSON that every event would otherwise decode again.
-    decoded: Arc<std::sync::Mutex<std::collections::HashMap<String, (String, Snapshot)>>>,
+    decoded: Arc<std::sync::Mutex<Decoded>>,
     /// Leads folded lately: one process serves every event of a lead here.
     folds: Arc<FoldCache>,
 }
+
+/// Lead id -> (stored header, decoded snapshot).
+type Decoded = std::collections::HashMap<String, (String, Arc<Snapshot>)>;
 
 /// Leads whose decoded snapshot is kept (then the cache starts over).
 const DECODED_LEADS: usize = 4_096;
