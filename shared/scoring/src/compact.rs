@@ -3,18 +3,19 @@
 //! - The *checkpoint* follows the newest event at the rules' lateness window: facts up to it
 //!   are folded into its funnel for good, and hits up to it get their frequency-limit verdict
 //!   frozen.
-//! - Hits older than the checkpoint by more than every look-back window (combinations,
-//!   frequency limits, bursts) that can no longer change a score one by one are *summarised*
-//!   per signal: bots, uncounted and expired hits as a count, non-expiring points as a decayed
-//!   weight. Counted hits whose points will still expire stay one by one until they do, so
-//!   expiry stays exact.
+//! - Hits at or before the checkpoint are *summarised* per signal: bots and uncounted hits as
+//!   a count, counted ones as bare times. A time stays while a look-back window (combination,
+//!   frequency limit) may read it, which is only its count of newest times, or while its
+//!   points will still expire (so expiry stays exact); the rest settle: expired points as a
+//!   count, non-expiring points as a decayed weight.
 
 use crate::fold::{fold_range, stamp};
 use crate::points::{counted_hits, decay, expired};
 use crate::state::{Checkpoint, Funnel, Hit, Summary};
 use crate::{LeadState, Rules, Signal, Timestamp, MILLIS_PER_DAY};
 
-/// The most hits kept one by one after the checkpoint (about 100 KB of state).
+/// The most hits kept one by one after the checkpoint, once a lead has had more than 500 in
+/// its lateness window (about 30 KB of state with SendGrid-length ids).
 pub const MAX_WINDOW_HITS: usize = 400;
 
 /// Moves the checkpoint to the lateness window behind the newest event (in steps of at least a
@@ -104,12 +105,12 @@ fn summarise(
     }
 }
 
-/// What becomes of counted times older than every window that reads them one by one
-/// (combinations, frequency limits, bursts): expired ones only count as occurrences; points
-/// that never expire join the summary's decayed weight; points that will still expire stay,
-/// until they do or until the younger counted hits of the signal alone keep it at its cap
-/// until then (all of one signal decay alike, so the younger ones outweigh it at every
-/// moment until it expires).
+/// What becomes of counted times no window reads one by one any more (older than every
+/// window of the signal, or older than the newest count of them a window reads): expired
+/// ones only count as occurrences; points that never expire join the summary's decayed
+/// weight; points that will still expire stay, until they do or until the younger counted
+/// hits of the signal alone keep it at its cap until then (all of one signal decay alike,
+/// so the younger ones outweigh it at every moment until it expires).
 fn settle_pending(
     state: &mut LeadState,
     rules: &Rules,

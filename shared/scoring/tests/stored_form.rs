@@ -35,7 +35,8 @@ fn a_state_in_the_earlier_form_is_rebuilt_not_misread() {
     let mut state = run(&rules, &[event("a", Signal::SiteVisit, t(0))]);
     let mut json: serde_json::Value = serde_json::to_value(&state).unwrap();
     // The first v2 form: hits as `[at, event, signal, bot, message_id, counted]` under `hits`,
-    // and the fingerprint of the same rules without the format's name.
+    // and a fingerprint computed without the format's name (any other than today's: the store
+    // rebuilds every state whose fingerprint is not the current rules').
     let obj = json.as_object_mut().unwrap();
     obj.remove("window");
     obj.insert(
@@ -45,7 +46,6 @@ fn a_state_in_the_earlier_form_is_rebuilt_not_misread() {
     obj.insert("rules".into(), "0123456789abcdef".into());
     let old: LeadState = serde_json::from_value(json).unwrap();
     assert!(old.hits.is_empty());
-    assert_ne!(old.rules, rules.fingerprint());
     // Which the store answers with `rebuild` from the ledger: the lead as it was.
     let rebuilt = rebuild(&old, &[event("a", Signal::SiteVisit, t(0))], &rules, t(0));
     state.rules = rules.fingerprint().to_string();

@@ -297,6 +297,8 @@ impl Backend for Embedded {
         at: Timestamp,
         _deadline: tokio::time::Instant,
     ) -> Result<bool, StoreError> {
+        // The erased person's folded state leaves memory with their records.
+        self.folds.forget(id);
         let id = id.to_string();
         let key = id.clone();
         // One transaction: an embedded erasure always completes at once.
