@@ -55,13 +55,32 @@ fn build_with(
     rules_toml: &str,
     vars: Vec<(String, String)>,
 ) -> Result<axum::Router, String> {
+    let embedded = store.clone();
     let store: Arc<dyn LeadStore> = Arc::new(store);
     let app = App::new(store, rules_toml, vars).map_err(|e| e.to_string())?;
+    if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+        runtime.spawn(finish_erasures(embedded, app.clone()));
+    }
     let handler: Handler = Arc::new(move |req| {
         let app = app.clone();
         Box::pin(async move { leadscore_edge::route(&app, req).await })
     });
     Ok(server::app(local_routes()?, handler))
+}
+
+/// Erasures a stopped process left half-done (the lead already reads as absent) are
+/// finished at start: what the ledger worker does in AWS.
+async fn finish_erasures(store: Embedded, app: App) {
+    let ids = match store.unfinished_erasures().await {
+        Ok(ids) => ids,
+        Err(e) => return tracing::error!(error = %e, "cannot list unfinished erasures"),
+    };
+    for id in ids {
+        match app.tend(&id).await {
+            Ok(_) => tracing::info!(lead = %id, "unfinished erasure finished"),
+            Err(e) => tracing::error!(lead = %id, error = %e, "unfinished erasure failed"),
+        }
+    }
 }
 
 /// The lead id key of a local store: `LEADSCORE_LEAD_ID_KEY` if set, otherwise the one kept

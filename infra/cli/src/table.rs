@@ -17,6 +17,15 @@ pub struct TableDefinition {
     pub global_secondary_indexes: Vec<GlobalSecondaryIndex>,
     #[serde(default)]
     pub time_to_live_specification: Option<TimeToLive>,
+    /// The stream the ledger worker reads (snapshots and erasures off the event path).
+    #[serde(default)]
+    pub stream_specification: Option<StreamSpecification>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct StreamSpecification {
+    pub stream_view_type: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Deserialize)]

@@ -110,3 +110,34 @@ fn each_function_gets_exactly_the_secrets_of_its_sources() {
         "webhook secrets never reach the stage API"
     );
 }
+
+/// The ledger worker: no secrets, fed by the table's stream with the filters its code
+/// expects (ledger entries inserted, erasure markers written), reporting failed records.
+#[test]
+fn the_ledger_worker_reads_the_table_stream_and_no_secret() {
+    let template = repo_file("template.yaml");
+    let env = function_env(&template);
+    let (_, vars) = env.iter().find(|(c, _)| c == "ledger-worker").unwrap();
+    assert!(vars.is_empty(), "{vars:?}");
+    let doc: serde_yaml::Value = serde_yaml::from_str(&template).unwrap();
+    let source = &doc["Resources"]["LedgerWorkerFunction"]["Properties"]["Events"]["LedgerChanges"]
+        ["Properties"];
+    assert_eq!(
+        source["FunctionResponseTypes"][0].as_str(),
+        Some("ReportBatchItemFailures")
+    );
+    let patterns: Vec<serde_json::Value> = source["FilterCriteria"]["Filters"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|f| serde_json::from_str(f["Pattern"].as_str().unwrap()).unwrap())
+        .collect();
+    let sk = |p: &serde_json::Value| p["dynamodb"]["Keys"]["sk"]["S"].clone();
+    assert!(patterns
+        .iter()
+        .any(|p| p["eventName"] == serde_json::json!(["INSERT"])
+            && sk(p) == serde_json::json!([{"prefix": "E#"}])));
+    assert!(patterns
+        .iter()
+        .any(|p| p.get("eventName").is_none() && sk(p) == serde_json::json!(["ERASED"])));
+}

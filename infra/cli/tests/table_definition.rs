@@ -25,4 +25,9 @@ fn template_and_table_json_describe_the_same_table() {
             .any(|l| l.index_name == "by-arrival"),
         "the local index a lead's records are read through, in arrival order"
     );
+    assert_eq!(
+        from_json.stream_specification.map(|s| s.stream_view_type),
+        Some("KEYS_ONLY".to_string()),
+        "the stream that feeds the ledger worker (keys are all it reads)"
+    );
 }

@@ -16,9 +16,9 @@ use subtle::ConstantTimeEq;
 /// Default page size of the stage listing.
 pub const DEFAULT_LIMIT: u32 = 50;
 
-/// How long one DELETE erases before answering 202 (the next DELETE resumes): well inside the
-/// function's 10 s timeout.
-const ERASURE_BUDGET: std::time::Duration = std::time::Duration::from_secs(5);
+/// How long one DELETE erases before answering 202 (the ledger worker finishes; a repeated
+/// DELETE also resumes): well inside the function's 10 s timeout.
+pub(crate) const ERASURE_BUDGET: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// `Authorization: Bearer <key>`, compared in constant time with every configured key.
 fn authorize(app: &App, req: &Request) -> Result<(), ApiError> {
@@ -245,14 +245,15 @@ pub(crate) async fn erase(
 ) -> Result<Response<Body>, ApiError> {
     authorize(app, req)?;
     let key = lead_key(lead)?;
-    let response = match app.store.erase(&key, app.now(), ERASURE_BUDGET).await? {
+    let response = match app.store.erase(&key, app.now(), app.erasure_budget).await? {
         Erasure::Unknown => return Err(ApiError::NotFound("no such lead".into())),
         Erasure::Done => {
             tracing::info!("lead erased");
             Response::builder().status(204).body(Body::Empty)
         }
         Erasure::InProgress => {
-            // The lead already reads as absent; the same DELETE resumes where this one stopped.
+            // The lead already reads as absent. The ledger worker finishes it (the erasure
+            // marker on the table's stream wakes it); the same DELETE also resumes it.
             tracing::info!("lead erasure in progress");
             Response::builder()
                 .status(202)
@@ -260,7 +261,7 @@ pub(crate) async fn erase(
                 .header("retry-after", "1")
                 .body(Body::from(
                     json!({ "status": "in_progress",
-                            "message": "erasure begun; the lead no longer reads; send the same DELETE again to finish" })
+                            "message": "erasure begun: the lead no longer reads, and the rest is erased in the background; the same DELETE resumes it too, and answers 404 once nothing is left" })
                     .to_string(),
                 ))
         }

@@ -12,6 +12,7 @@ mod leads;
 mod limiter;
 pub mod logging;
 mod webhooks;
+pub mod worker;
 
 pub use error::{action_name, ApiError, RETRY_AFTER_SECONDS};
 pub use fetch::{Fetch, HttpFetch};
@@ -43,6 +44,7 @@ pub struct App {
     pub(crate) certificates: Arc<Mutex<BTreeMap<String, Vec<u8>>>>,
     pub(crate) limiter: Arc<limiter::RateLimiter>,
     pub(crate) clock: Clock,
+    pub(crate) erasure_budget: std::time::Duration,
 }
 
 /// The secret lead ids are derived with. Not `LEADSCORE_SECRET_*`: those name webhook sources.
@@ -102,6 +104,7 @@ impl App {
             certificates: Arc::new(Mutex::new(BTreeMap::new())),
             limiter: Arc::new(limiter::RateLimiter::new(per_minute)),
             clock: Arc::new(system_now),
+            erasure_budget: leads::ERASURE_BUDGET,
         })
     }
 
@@ -128,6 +131,12 @@ impl App {
         self
     }
 
+    /// Replaces how long a DELETE erases before answering 202 (tests of the background path).
+    pub fn with_erasure_budget(mut self, budget: std::time::Duration) -> Self {
+        self.erasure_budget = budget;
+        self
+    }
+
     /// Replaces the HTTP client used for SNS certificates and subscription confirmations.
     pub fn with_fetch(mut self, fetch: Arc<dyn Fetch>) -> Self {
         self.fetch = fetch;
@@ -145,6 +154,15 @@ impl App {
     /// Whether the stage API is open to anyone (it is not without keys).
     pub fn has_api_keys(&self) -> bool {
         !self.api_keys.is_empty()
+    }
+
+    /// The ledger worker's upkeep of one id (see [`worker`]), with time enough to finish.
+    pub async fn tend(
+        &self,
+        id: &leadscore_scoring::LeadId,
+    ) -> Result<leadscore_store::Upkeep, leadscore_store::StoreError> {
+        let budget = std::time::Duration::from_secs(300);
+        self.store.tend(id, &self.rules, self.now(), budget).await
     }
 
     pub(crate) fn now(&self) -> Timestamp {

@@ -39,6 +39,12 @@ pub(crate) trait Backend: Send + Sync {
     fn snapshot_every(&self) -> usize {
         SNAPSHOT_EVERY
     }
+    /// Whether the event path writes a due snapshot itself, with `settled` entries in the
+    /// tail. DynamoDB leaves it to the ledger worker (an event costs 2 requests) until the
+    /// tail is long; where writes are cheap (the embedded store), always.
+    fn snapshot_on_path(&self, _settled: usize) -> bool {
+        true
+    }
     /// Leads folded lately, where one process serves a lead's events (the embedded store).
     fn fold_cache(&self) -> Option<&FoldCache> {
         None
@@ -49,6 +55,9 @@ pub(crate) trait Backend: Send + Sync {
     async fn alias(&self, visitor: &LeadId, lead: &LeadId) -> Result<bool, StoreError>;
     /// Writes (or rewrites) the erasure marker of `id`.
     async fn mark_erased(&self, id: &LeadId, erased: &Erased) -> Result<(), StoreError>;
+    /// Writes the erasure marker of a person (a lead, not one of its stitched visitors), and
+    /// with it their entry in the suppression list (`record.rs`).
+    async fn mark_lead_erased(&self, id: &LeadId, erased: &Erased) -> Result<(), StoreError>;
     /// Removes every record of `id` from before the erasure at `at` (its marker stays),
     /// within the time left; false if time ran out first.
     async fn purge(
@@ -74,6 +83,10 @@ pub(crate) struct Folded {
     /// The snapshot it started from (version), and whether one is due.
     pub snapshot_version: Option<u64>,
     pub refresh: Option<Snapshot>,
+    /// Tail entries old enough to go into a snapshot.
+    pub settled: usize,
+    /// The refresh was rebuilt from the ledger (other rules): worth writing at once.
+    pub rebuilt: bool,
 }
 
 /// A fresh state for partition `id`, dated by its first event.
@@ -181,6 +194,8 @@ pub(crate) async fn fold<B: Backend + ?Sized>(
         state,
         snapshot_version: version,
         refresh,
+        settled: split,
+        rebuilt: rebuilt_now,
     }))
 }
 
@@ -244,25 +259,79 @@ pub(crate) async fn load<B: Backend + ?Sized>(
         home = lead;
         view = backend.view(&home).await?;
     }
-    let folded = fold(backend, &home, &view, rules, now).await?;
+    let folded = catch_up(backend, &home, &view, rules, now).await?;
+    Ok(folded.map(|f| (home, f)))
+}
+
+/// Folds a view and, best effort, writes what a reader found due: the snapshot of a settled
+/// tail or one rebuilt under new rules (saving the next reader the work), and the stage
+/// entry a stopped writer left behind.
+async fn catch_up<B: Backend + ?Sized>(
+    backend: &B,
+    home: &LeadId,
+    view: &View,
+    rules: &Rules,
+    now: Timestamp,
+) -> Result<Option<Folded>, StoreError> {
+    let folded = fold(backend, home, view, rules, now).await?;
     if let Some(f) = &folded {
-        let stage = relist(&view, &f.state);
+        let stage = relist(view, &f.state);
         if f.refresh.is_some() || stage.is_some() {
-            // Best effort: a reader that rebuilt or caught up saves the next reader the work,
-            // and repairs the listing.
             let publish = Publish {
                 snapshot: f.refresh.clone().map(|s| (f.snapshot_version, s)),
                 stage,
                 erased_seen: view.erased.as_ref().map(|e| e.at),
                 ..Publish::default()
             };
-            match backend.publish(&home, publish).await {
+            match backend.publish(home, publish).await {
                 Ok(()) | Err(CommitError::Conflict) => {}
                 Err(CommitError::Store(e)) => return Err(e),
             }
         }
     }
-    Ok(folded.map(|f| (home, f)))
+    Ok(folded)
+}
+
+/// What the ledger worker found to do for one id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Upkeep {
+    /// Nothing left: the lead is caught up (or gone, or a stitched visitor).
+    Done,
+    /// An erasure is still running: tend the id again.
+    Erasing,
+}
+
+/// Off the event path (the ledger worker, fed by the table's stream; `leadscore serve` at
+/// start): finishes an erasure begun and not done, else writes the snapshot the lead's tail
+/// is due for. Never begins an erasure.
+pub(crate) async fn tend_with<B: Backend + ?Sized>(
+    backend: &B,
+    id: &LeadId,
+    rules: &Rules,
+    now: Timestamp,
+    budget: std::time::Duration,
+) -> Result<Upkeep, StoreError> {
+    let view = backend.view(id).await?;
+    if view.erased.as_ref().is_some_and(|e| !e.done) {
+        return Ok(
+            match crate::listing::erase_with(
+                backend,
+                &crate::LeadKey::Id(id.clone()),
+                now,
+                budget,
+                false,
+            )
+            .await?
+            {
+                crate::Erasure::InProgress => Upkeep::Erasing,
+                _ => Upkeep::Done,
+            },
+        );
+    }
+    if view.alias.is_none() {
+        catch_up(backend, id, &view, rules, now).await?;
+    }
+    Ok(Upkeep::Done)
 }
 
 pub(crate) async fn get_with<B: Backend + ?Sized>(

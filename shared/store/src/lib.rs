@@ -14,13 +14,16 @@ mod engine;
 mod fold_cache;
 mod listing;
 mod migrate;
+mod record;
 mod records;
 mod settle;
 mod stitch;
 
 pub use dynamo::{Dynamo, DynamoConfig, Usage, STAGE_INDEX, TABLE_DEFINITION_JSON};
 pub use embedded::Embedded;
+pub use engine::Upkeep;
 pub use migrate::Migration;
+pub use record::{Record, ScanProgress};
 
 use async_trait::async_trait;
 use leadscore_scoring::{
@@ -181,6 +184,18 @@ pub trait LeadStore: Send + Sync {
         now: Timestamp,
         budget: std::time::Duration,
     ) -> Result<Erasure, StoreError>;
+
+    /// Upkeep off the event path for one id (the ledger worker, fed by the table's stream):
+    /// finishes an erasure begun and not done (within `budget`; `Erasing` if time ran out),
+    /// else writes the snapshot the lead's tail is due for. Idempotent; never begins an
+    /// erasure.
+    async fn tend(
+        &self,
+        id: &LeadId,
+        rules: &Rules,
+        now: Timestamp,
+        budget: std::time::Duration,
+    ) -> Result<Upkeep, StoreError>;
 }
 
 #[derive(Debug)]
@@ -282,7 +297,17 @@ macro_rules! lead_store {
                 now: Timestamp,
                 budget: std::time::Duration,
             ) -> Result<Erasure, StoreError> {
-                listing::erase_with(self, key, now, budget).await
+                listing::erase_with(self, key, now, budget, true).await
+            }
+
+            async fn tend(
+                &self,
+                id: &LeadId,
+                rules: &Rules,
+                now: Timestamp,
+                budget: std::time::Duration,
+            ) -> Result<Upkeep, StoreError> {
+                engine::tend_with(self, id, rules, now, budget).await
             }
         }
     };

@@ -107,12 +107,15 @@ pub(crate) async fn ledger_with<B: Backend + ?Sized>(
 }
 
 /// Erasure: the lead's marker first (from then on it reads as absent), then its visitors'
-/// markers, then every record, then the markers say done. Re-running resumes.
+/// markers, then every record, then the markers say done. Re-running resumes. With `begin`
+/// false it only resumes: an erasure already done is never begun again by the worker (the
+/// person may have come back since).
 pub(crate) async fn erase_with<B: Backend + ?Sized>(
     backend: &B,
     key: &LeadKey,
     now: Timestamp,
     budget: std::time::Duration,
+    begin: bool,
 ) -> Result<Erasure, StoreError> {
     let deadline = tokio::time::Instant::now() + budget;
     let id = key_id(key);
@@ -124,6 +127,7 @@ pub(crate) async fn erase_with<B: Backend + ?Sized>(
     }
     let erased = match &view.erased {
         Some(e) if !e.done => e.clone(),
+        _ if !begin => return Ok(Erasure::Done),
         previous => {
             let since = previous.as_ref().map(|e| e.at);
             let live = view.snapshot.is_some()
@@ -147,7 +151,7 @@ pub(crate) async fn erase_with<B: Backend + ?Sized>(
                 done: false,
                 visitors,
             };
-            backend.mark_erased(&home, &erased).await?;
+            backend.mark_lead_erased(&home, &erased).await?;
             erased
         }
     };
@@ -168,7 +172,7 @@ pub(crate) async fn erase_with<B: Backend + ?Sized>(
         backend.mark_erased(v, &mine(true)).await?;
     }
     backend
-        .mark_erased(
+        .mark_lead_erased(
             &home,
             &Erased {
                 done: true,

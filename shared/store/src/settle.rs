@@ -142,11 +142,14 @@ async fn settle<B: Backend + ?Sized>(
         version: s.version + 1,
         ..(**s).clone()
     });
+    // A due snapshot costs a request of its own on DynamoDB: left to the ledger worker
+    // unless the tail grew long, the lead was rebuilt, or a stage entry is written anyway.
+    let (refresh, deferred) = match after.refresh {
+        Some(r) if !after.rebuilt && !backend.snapshot_on_path(after.settled) => (None, Some(r)),
+        r => (r, None),
+    };
     let mut publish = Publish {
-        snapshot: after
-            .refresh
-            .or(repaired)
-            .map(|s| (after.snapshot_version, s)),
+        snapshot: refresh.or(repaired).map(|s| (after.snapshot_version, s)),
         erased_seen: view.erased.as_ref().map(|e| e.at),
         ..Publish::default()
     };
@@ -176,6 +179,9 @@ async fn settle<B: Backend + ?Sized>(
     }
     if let Some(stage) = relist(view, &state) {
         publish.stage = Some(stage);
+        if publish.snapshot.is_none() {
+            publish.snapshot = deferred.map(|s| (after.snapshot_version, s));
+        }
     }
     backend.publish(home, publish).await?;
     // The moves these events made known were recorded at their arrival.

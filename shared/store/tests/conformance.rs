@@ -75,6 +75,8 @@ macro_rules! conformance {
                 a_batch_lands_like_its_events_one_by_one,
                 a_half_done_erasure_reads_as_absent_and_resumes,
                 a_move_found_late_appears_after_the_cursor_a_poller_holds,
+                the_worker_finishes_an_erasure_and_never_begins_one,
+                the_worker_leaves_a_lead_as_it_reads,
             );
         }
     };
@@ -879,4 +881,106 @@ async fn a_move_found_late_appears_after_the_cursor_a_poller_holds(store: &dyn L
         .await
         .unwrap();
     assert_eq!(since.leads.len(), 1);
+}
+
+/// The ledger worker's upkeep: an erasure begun and cut short is finished by `tend` (what
+/// the table's stream triggers after a DELETE answered 202); a lead that came back after its
+/// erasure is not erased again by a late delivery of the stream.
+async fn the_worker_finishes_an_erasure_and_never_begins_one(store: &dyn LeadStore) {
+    let r = rules();
+    for i in 0..40 {
+        let e = ev(
+            &format!("w{i:02}"),
+            [Signal::EmailOpened, Signal::SiteVisit][(i % 2) as usize],
+            t(i),
+            Some("gone@acme.io"),
+            None,
+        );
+        store.apply(&e, &r, e.occurred_at).await.unwrap();
+    }
+    let key = LeadKey::Email(email("gone@acme.io"));
+    let id = LeadId::for_email(&email("gone@acme.io"));
+    let first = store
+        .erase(&key, t(50), std::time::Duration::ZERO)
+        .await
+        .unwrap();
+    assert!(
+        matches!(first, Erasure::InProgress | Erasure::Done),
+        "{first:?}"
+    );
+    let mut upkeep = Upkeep::Erasing;
+    for _ in 0..10 {
+        upkeep = store.tend(&id, &r, t(51), ERASE_BUDGET).await.unwrap();
+        if upkeep == Upkeep::Done {
+            break;
+        }
+    }
+    assert_eq!(upkeep, Upkeep::Done);
+    assert!(store.ledger(&id).await.unwrap().is_empty());
+    assert_eq!(
+        store.erase(&key, t(52), ERASE_BUDGET).await.unwrap(),
+        Erasure::Unknown,
+        "the worker finished it: nothing is left to erase"
+    );
+    // The person comes back and consents again: a new lead, which the worker's late
+    // delivery of the old erasure's records leaves alone.
+    let back = ev(
+        "w-back",
+        Signal::FormSubmitted,
+        t(60),
+        Some("gone@acme.io"),
+        None,
+    );
+    store.apply(&back, &r, t(60)).await.unwrap();
+    assert_eq!(
+        store.tend(&id, &r, t(61), ERASE_BUDGET).await.unwrap(),
+        Upkeep::Done
+    );
+    let lead = store.get(&key, &r, far()).await.unwrap().unwrap();
+    assert_eq!(lead.state.events, 1);
+    assert_eq!(store.ledger(&id).await.unwrap().len(), 1);
+}
+
+/// Tending writes only what the lead already was: every read before and after agrees,
+/// whatever the tail held (the snapshot the event path left to the worker included).
+async fn the_worker_leaves_a_lead_as_it_reads(store: &dyn LeadStore) {
+    let r = rules();
+    let who = "tended@acme.io";
+    let id = LeadId::for_email(&email(who));
+    let key = LeadKey::Email(email(who));
+    for i in 0..100 {
+        let e = ev(
+            &format!("k{i:03}"),
+            [Signal::EmailOpened, Signal::EmailClicked, Signal::SiteVisit][(i % 3) as usize],
+            t(i * 60),
+            Some(who),
+            None,
+        );
+        store.apply(&e, &r, e.occurred_at).await.unwrap();
+        if i % 7 == 0 {
+            let before = store.get(&key, &r, t(i * 60 + 5)).await.unwrap().unwrap();
+            assert_eq!(
+                store
+                    .tend(&id, &r, t(i * 60 + 5), ERASE_BUDGET)
+                    .await
+                    .unwrap(),
+                Upkeep::Done
+            );
+            let after = store.get(&key, &r, t(i * 60 + 5)).await.unwrap().unwrap();
+            assert_eq!(before, after, "after event {i}");
+        }
+    }
+    let lead = store.get(&key, &r, far()).await.unwrap().unwrap();
+    assert_eq!(lead.state.events, 100);
+    // A visitor id and an unknown id: nothing to do, nothing written.
+    let nobody = LeadId::for_email(&email("nobody@acme.io"));
+    assert_eq!(
+        store.tend(&nobody, &r, far(), ERASE_BUDGET).await.unwrap(),
+        Upkeep::Done
+    );
+    assert!(store
+        .get(&LeadKey::Id(nobody), &r, far())
+        .await
+        .unwrap()
+        .is_none());
 }

@@ -262,4 +262,13 @@ impl LeadStore for DownStore {
     ) -> Result<Erasure, StoreError> {
         Err(StoreError::Unavailable("connection refused".into()))
     }
+    async fn tend(
+        &self,
+        _: &LeadId,
+        _: &Rules,
+        _: Timestamp,
+        _: std::time::Duration,
+    ) -> Result<leadscore_store::Upkeep, StoreError> {
+        Err(StoreError::Unavailable("connection refused".into()))
+    }
 }

@@ -1,6 +1,7 @@
 //! The store's primitives on DynamoDB: one partition per lead id, read in arrival order
 //! through the local index (strongly consistent), written with conditions.
 
+use super::items::{alias_item, entry_item, key, marker_item, n, suppression_item};
 use super::{attr, build_error, json, pk, s, sdk_error, Dynamo, Item, ARRIVAL_INDEX, STAGE_INDEX};
 use crate::engine::Backend;
 use crate::records::{Erased, LedgerEntry, Listed, Publish, Snapshot, View};
@@ -13,19 +14,14 @@ use aws_sdk_dynamodb::types::{
     WriteRequest,
 };
 use leadscore_scoring::{EventId, LeadId, Stage, Timestamp};
-use std::collections::HashMap;
 use std::time::Duration;
 
 /// Items read per page of a lead's view: the tail is folded into a snapshot every 32 entries.
 const VIEW_PAGE: i32 = 64;
 
-fn n(v: impl ToString) -> AttributeValue {
-    AttributeValue::N(v.to_string())
-}
-
-fn key(id: &LeadId, sk: &str) -> HashMap<String, AttributeValue> {
-    HashMap::from([("pk".to_string(), s(pk(id))), ("sk".to_string(), s(sk))])
-}
+/// Settled tail entries at which the event path writes the snapshot itself (a third
+/// request): only when the ledger worker is absent or behind. The view still fits one page.
+const PATH_SNAPSHOT_TAIL: usize = 48;
 
 fn attr_n(item: &Item, name: &str) -> Option<u64> {
     item.get(name)
@@ -124,10 +120,12 @@ impl Dynamo {
 #[async_trait]
 impl Backend for Dynamo {
     async fn append(&self, id: &LeadId, entry: &LedgerEntry) -> Result<bool, StoreError> {
-        let mut item = key(id, &format!("E#{}", entry.event.id));
-        item.insert("lsi1sk".into(), s(format!("A#{}", entry.arrival_key())));
-        item.insert("entry".into(), s(json(entry)?));
-        self.put_if(item, "attribute_not_exists(pk)").await
+        self.put_if(entry_item(id, entry)?, "attribute_not_exists(pk)")
+            .await
+    }
+
+    fn snapshot_on_path(&self, settled: usize) -> bool {
+        settled >= PATH_SNAPSHOT_TAIL
     }
 
     async fn tombstone(&self, id: &LeadId, event: &EventId) -> Result<(), StoreError> {
@@ -272,18 +270,33 @@ impl Backend for Dynamo {
     }
 
     async fn alias(&self, visitor: &LeadId, lead: &LeadId) -> Result<bool, StoreError> {
-        let mut item = key(visitor, "ALIAS");
-        item.insert("lsi1sk".into(), s("~ALIAS"));
-        item.insert("lead".into(), s(lead.as_str()));
-        self.put_if(item, "attribute_not_exists(pk)").await
+        self.put_if(alias_item(visitor, lead), "attribute_not_exists(pk)")
+            .await
     }
 
     async fn mark_erased(&self, id: &LeadId, erased: &Erased) -> Result<(), StoreError> {
-        let mut item = key(id, "ERASED");
-        item.insert("lsi1sk".into(), s("~ERASED"));
-        item.insert("erased".into(), s(json(erased)?));
-        item.insert("erased_at".into(), n(erased.at.millis()));
-        self.put(item).await
+        self.put(marker_item(id, erased)?).await
+    }
+
+    async fn mark_lead_erased(&self, id: &LeadId, erased: &Erased) -> Result<(), StoreError> {
+        // One transaction: the suppression list never misses a marker written.
+        let mut items = Vec::new();
+        for item in [marker_item(id, erased)?, suppression_item(id, erased.at)] {
+            let put = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .build()
+                .map_err(build_error)?;
+            items.push(TransactWriteItem::builder().put(put).build());
+        }
+        let out = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await;
+        self.tally(out, true).map(|_| ()).map_err(sdk_error)
     }
 
     async fn purge(

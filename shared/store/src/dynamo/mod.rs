@@ -10,12 +10,16 @@
 //! | erasure marker | `ERASED` | `~ERASED` | `erased` (JSON), `erased_at` |
 //! | stage entry | `STAGE` | none | `gsi1pk` = `STAGE#<stage>`, `gsi1sk` = `<recorded at ms, 20 digits>#<id>` (index `by-stage`), `folded` |
 //!
-//! `pk` is `LEAD#<id>`. An event is one conditional PutItem of its ledger entry (the key is the
+//! `pk` is `LEAD#<id>`, except for the suppression list (`record.rs`): one partition
+//! `pk = SUPPRESSED`, one item per erased person (`sk` = lead id, `erased_at`), written in
+//! one transaction with the person's erasure marker (`items.rs`). An event is one conditional PutItem of its ledger entry (the key is the
 //! deduplication); one Query of the local index `by-arrival`, newest first and consistent,
 //! then returns the markers, the entries after the snapshot and the snapshot itself. No item
-//! is shared between leads.
+//! is shared between leads (the suppression list only serves analyses of exports).
 
 mod backend;
+mod items;
+mod scan;
 mod table;
 
 use crate::StoreError;
@@ -83,6 +87,14 @@ pub(crate) fn s(v: impl Into<String>) -> AttributeValue {
 
 pub(crate) fn pk(id: &LeadId) -> String {
     format!("LEAD#{id}")
+}
+
+impl Dynamo {
+    /// The lead id a partition key names, as the table's stream carries it.
+    pub fn lead_of_key(pk: &str) -> Option<LeadId> {
+        pk.strip_prefix("LEAD#")
+            .and_then(|id| LeadId::parse(id).ok())
+    }
 }
 
 /// Network trouble, throttling and server errors are worth retrying later (HTTP 503).
@@ -195,7 +207,8 @@ macro_rules! consumed_one {
 consumed_one!(
     aws_sdk_dynamodb::operation::query::QueryOutput,
     aws_sdk_dynamodb::operation::put_item::PutItemOutput,
-    aws_sdk_dynamodb::operation::get_item::GetItemOutput
+    aws_sdk_dynamodb::operation::get_item::GetItemOutput,
+    aws_sdk_dynamodb::operation::scan::ScanOutput
 );
 
 impl Consumed for aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsOutput {

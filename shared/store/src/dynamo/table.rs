@@ -82,6 +82,15 @@ impl Dynamo {
                     .map_err(build_error)?,
             );
         }
+        if let Some(view) = def["StreamSpecification"]["StreamViewType"].as_str() {
+            req = req.stream_specification(
+                aws_sdk_dynamodb::types::StreamSpecification::builder()
+                    .stream_enabled(true)
+                    .stream_view_type(aws_sdk_dynamodb::types::StreamViewType::from(view))
+                    .build()
+                    .map_err(build_error)?,
+            );
+        }
         match req.send().await {
             Ok(_) => {}
             Err(e) if e.code() == Some("ResourceInUseException") => return Ok(()),

@@ -291,6 +291,23 @@ impl Backend for Embedded {
         .map_err(store_err)
     }
 
+    async fn mark_lead_erased(&self, id: &LeadId, erased: &Erased) -> Result<(), StoreError> {
+        let id = id.to_string();
+        let bytes = encode(erased)?;
+        let at = erased.at.millis();
+        self.write(move |tx| {
+            let mut table = tx.open_table(ERASED).map_err(unavailable)?;
+            table
+                .insert(id.as_str(), bytes.as_slice())
+                .map_err(unavailable)?;
+            let mut suppressed = tx.open_table(SUPPRESSED).map_err(unavailable)?;
+            suppressed.insert(id.as_str(), at).map_err(unavailable)?;
+            Ok(())
+        })
+        .await
+        .map_err(store_err)
+    }
+
     async fn purge(
         &self,
         id: &LeadId,

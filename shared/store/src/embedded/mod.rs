@@ -15,6 +15,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 mod backend;
+mod scan;
 
 /// "<lead id>#<event id>" -> LedgerEntry (JSON); empty: a tombstone (an erased person's
 /// redelivery, kept only so that it stays a duplicate).
@@ -31,6 +32,10 @@ const STAGE_OF: TableDefinition<&str, &str> = TableDefinition::new("stage_of");
 const ALIASES: TableDefinition<&str, &str> = TableDefinition::new("aliases");
 /// lead id -> Erased (JSON)
 const ERASED: TableDefinition<&str, &[u8]> = TableDefinition::new("erased");
+/// The suppression list (`record.rs`): erased lead id -> erasure time (ms), written in the
+/// transaction of the person's marker; filled from the markers when this version first opens
+/// a store (`scan.rs`).
+const SUPPRESSED: TableDefinition<&str, i64> = TableDefinition::new("suppressed");
 
 /// The first version's tables (see `migrate.rs`): read once by `migrate_v1`, then dropped.
 const V1_LEDGER: TableDefinition<&str, &[u8]> = TableDefinition::new("ledger");
@@ -105,6 +110,7 @@ impl Embedded {
             tx.open_table(STAGE_OF).map_err(unavailable)?;
             tx.open_table(ALIASES).map_err(unavailable)?;
             tx.open_table(ERASED).map_err(unavailable)?;
+            scan::open_suppressed(&tx)?;
         }
         tx.commit().map_err(unavailable)?;
         Ok(Embedded {
@@ -152,6 +158,28 @@ impl Embedded {
         Ok(Some(done))
     }
 
+    /// Ids whose erasure was begun and not finished (the process stopped half-way):
+    /// `leadscore serve` tends them at start.
+    pub async fn unfinished_erasures(&self) -> Result<Vec<LeadId>, StoreError> {
+        self.blocking(|db| {
+            let tx = db.begin_read().map_err(unavailable)?;
+            let table = tx.open_table(ERASED).map_err(unavailable)?;
+            let mut ids = Vec::new();
+            for item in table.iter().map_err(unavailable)? {
+                let (id, bytes) = item.map_err(unavailable)?;
+                let erased: crate::records::Erased = decode(bytes.value())?;
+                if !erased.done {
+                    ids.push(
+                        LeadId::parse(id.value())
+                            .map_err(|e| StoreError::Internal(e.to_string()))?,
+                    );
+                }
+            }
+            Ok(ids)
+        })
+        .await
+    }
+
     async fn blocking<T: Send + 'static>(
         &self,
         f: impl FnOnce(&Database) -> Result<T, StoreError> + Send + 'static,
@@ -176,5 +204,51 @@ impl Embedded {
         })
         .await
         .map_err(|e| CommitError::Store(StoreError::Internal(e.to_string())))?
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{LeadKey, LeadStore, Upkeep};
+    use leadscore_scoring::{Email, Event, EventId, Identity, Signal};
+
+    /// A process that stopped between an erasure's marker and its purge: the lead reads as
+    /// absent, the erasure is listed as unfinished, and tending it (what `leadscore serve`
+    /// does at start) finishes it.
+    #[tokio::test]
+    async fn an_erasure_cut_short_by_a_stop_is_listed_and_finished() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Embedded::open(dir.path()).unwrap();
+        let rules = Rules::default_rules();
+        let email = Email::parse("stopped@acme.io").unwrap();
+        let id = LeadId::for_email(&email);
+        let at = Timestamp::from_millis(1_761_955_200_000);
+        let identity = Identity::new(Some(email.clone()), None).unwrap();
+        let event = Event::new(
+            EventId::parse("s1").unwrap(),
+            Signal::FormSubmitted,
+            at,
+            identity,
+        );
+        store.apply(&event, &rules, at).await.unwrap();
+        assert!(store.unfinished_erasures().await.unwrap().is_empty());
+        let later = at.plus_millis(60_000);
+        let half = Erased {
+            at: later,
+            done: false,
+            visitors: Vec::new(),
+        };
+        store.mark_erased(&id, &half).await.unwrap();
+        let key = LeadKey::Id(id.clone());
+        assert!(store.get(&key, &rules, later).await.unwrap().is_none());
+        assert_eq!(store.unfinished_erasures().await.unwrap(), vec![id.clone()]);
+        let budget = std::time::Duration::from_secs(5);
+        assert_eq!(
+            store.tend(&id, &rules, later, budget).await.unwrap(),
+            Upkeep::Done
+        );
+        assert!(store.unfinished_erasures().await.unwrap().is_empty());
+        assert!(store.ledger(&id).await.unwrap().is_empty());
     }
 }
