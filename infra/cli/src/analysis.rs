@@ -5,7 +5,9 @@
 use crate::cli::{InsightsArgs, LearnArgs, OutputArgs, ReplayArgs, SimulateArgs, SourceArgs};
 use crate::serve::read_rules;
 use indicatif::{ProgressBar, ProgressStyle};
-use leadscore_history::{group, read_export, write_export, ExportSource, GroupOptions};
+use leadscore_history::{
+    analyse as analyse_histories, read_export, write_export, ExportSource, GroupOptions,
+};
 use leadscore_insights::{History, InsightOptions};
 use leadscore_scoring::{Rules, Timestamp};
 use leadscore_store::{Dynamo, DynamoConfig, Embedded, LeadStore, Record};
@@ -65,27 +67,14 @@ fn with_histories<T: Send + 'static>(
     let progress = bar.clone();
     let result = runtime.block_on(async {
         let (records, suppressed) = open_records(source, bar.clone()).await?;
-        let (tx, rx) = std::sync::mpsc::sync_channel::<History>(1024);
         let options = GroupOptions {
             suppressed,
             ..GroupOptions::default()
         };
-        let grouping = tokio::task::spawn_blocking(move || {
-            group(
-                records,
-                &options,
-                |n| progress.set_position(n),
-                |h| {
-                    // The analysis stopping early is not an error of the grouping.
-                    let _ = tx.send(h);
-                    Ok(())
-                },
-            )
-        });
-        let analysis = tokio::task::spawn_blocking(move || analyse(&mut rx.into_iter()));
-        let grouped = grouping.await.map_err(|e| e.to_string())?;
-        let out = analysis.await.map_err(|e| e.to_string())?;
-        grouped.map_err(|e| e.to_string())?;
+        let progress = move |n| progress.set_position(n);
+        let (out, _) = analyse_histories(records, options, progress, analyse)
+            .await
+            .map_err(|e| e.to_string())?;
         Ok::<T, String>(out)
     });
     bar.finish_and_clear();

@@ -175,6 +175,28 @@ async fn handler_responses_match_the_openapi_document() {
     assert_eq!(status, 400);
     assert_valid(&api, "GET", "/leads", 400, &bad);
 
+    let (status, insights) = call(
+        &app,
+        request("GET", "/insights", "", std::slice::from_ref(&auth), ""),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(insights["leads"], 1);
+    assert_valid(&api, "GET", "/insights", 200, &insights);
+    let (status, bad) = call(
+        &app,
+        request(
+            "GET",
+            "/insights",
+            "within_days=0",
+            std::slice::from_ref(&auth),
+            "",
+        ),
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_valid(&api, "GET", "/insights", 400, &bad);
+
     let (status, unsigned) = call(
         &app,
         request(

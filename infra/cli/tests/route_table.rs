@@ -29,6 +29,7 @@ fn template_has_every_route_of_the_api() {
         ("GET", "/leads/{lead}", "stage-query"),
         ("POST", "/leads/{lead}/qualification", "stage-query"),
         ("DELETE", "/leads/{lead}", "stage-query"),
+        ("GET", "/insights", "stage-query"),
     ]
     .into_iter()
     .map(|(m, p, f)| Route::new(m, p, f))

@@ -86,7 +86,7 @@ async fn the_local_server_serves_exactly_the_template_routes() {
     let dir = tempfile::tempdir().unwrap();
     let addr = spawn(dir.path()).await;
     let routes = local_routes().unwrap();
-    assert_eq!(routes.len(), 9);
+    assert_eq!(routes.len(), 10);
     for (method, path) in &routes {
         let concrete = path
             .replace("{source}", "json")

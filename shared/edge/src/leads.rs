@@ -21,7 +21,7 @@ pub const DEFAULT_LIMIT: u32 = 50;
 pub(crate) const ERASURE_BUDGET: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// `Authorization: Bearer <key>`, compared in constant time with every configured key.
-fn authorize(app: &App, req: &Request) -> Result<(), ApiError> {
+pub(crate) fn authorize(app: &App, req: &Request) -> Result<(), ApiError> {
     if app.api_keys.is_empty() {
         return Err(ApiError::Unauthorized(
             "the stage API is closed: no API keys configured (set LEADSCORE_API_KEYS)".into(),

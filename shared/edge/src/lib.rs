@@ -8,6 +8,7 @@
 
 mod error;
 mod fetch;
+mod insights;
 mod leads;
 mod limiter;
 pub mod logging;
@@ -16,6 +17,7 @@ pub mod worker;
 
 pub use error::{action_name, ApiError, RETRY_AFTER_SECONDS};
 pub use fetch::{Fetch, HttpFetch};
+pub use insights::InsightsBudget;
 pub use leads::lead_document;
 
 use lambda_http::{Body, Request, RequestExt, Response};
@@ -45,6 +47,7 @@ pub struct App {
     pub(crate) limiter: Arc<limiter::RateLimiter>,
     pub(crate) clock: Clock,
     pub(crate) erasure_budget: std::time::Duration,
+    pub(crate) insights_budget: InsightsBudget,
 }
 
 /// The secret lead ids are derived with. Not `LEADSCORE_SECRET_*`: those name webhook sources.
@@ -105,6 +108,7 @@ impl App {
             limiter: Arc::new(limiter::RateLimiter::new(per_minute)),
             clock: Arc::new(system_now),
             erasure_budget: leads::ERASURE_BUDGET,
+            insights_budget: InsightsBudget::default(),
         })
     }
 
@@ -134,6 +138,12 @@ impl App {
     /// Replaces how long a DELETE erases before answering 202 (tests of the background path).
     pub fn with_erasure_budget(mut self, budget: std::time::Duration) -> Self {
         self.erasure_budget = budget;
+        self
+    }
+
+    /// Replaces how much of the live store `GET /insights` may read.
+    pub fn with_insights_budget(mut self, budget: InsightsBudget) -> Self {
+        self.insights_budget = budget;
         self
     }
 
@@ -184,6 +194,7 @@ enum Route {
     Lead(String),
     Leads,
     Qualification(String),
+    Insights,
 }
 
 fn parse_route(path: &str) -> Option<Route> {
@@ -207,6 +218,7 @@ fn parse_route(path: &str) -> Option<Route> {
         ["leads"] => Some(Route::Leads),
         ["leads", lead] => Some(Route::Lead(decode(lead))),
         ["leads", lead, "qualification"] => Some(Route::Qualification(decode(lead))),
+        ["insights"] => Some(Route::Insights),
         _ => None,
     }
 }
@@ -232,7 +244,7 @@ impl Function {
                 | (Function::NewsletterClick, Route::Webhook(Channel::Email, _))
                 | (
                     Function::StageQuery,
-                    Route::Lead(_) | Route::Leads | Route::Qualification(_)
+                    Route::Lead(_) | Route::Leads | Route::Qualification(_) | Route::Insights
                 )
         )
     }
@@ -298,6 +310,10 @@ pub async fn route(app: &App, req: Request) -> Response<Body> {
             "POST" => leads::qualify(app, &req, &lead).await,
             _ => Err(ApiError::MethodNotAllowed(format!("{method} on {path}"))),
         },
+        Some(Route::Insights) => match method.as_str() {
+            "GET" => insights::get(app, &req).await,
+            _ => Err(ApiError::MethodNotAllowed(format!("{method} on {path}"))),
+        },
     };
     let response = result.unwrap_or_else(|e| error_response(&e));
     let status = response.status().as_u16();
@@ -318,6 +334,7 @@ fn route_name(path: &str) -> &'static str {
         Some(Route::Leads) => "/leads",
         Some(Route::Lead(_)) => "/leads/{lead}",
         Some(Route::Qualification(_)) => "/leads/{lead}/qualification",
+        Some(Route::Insights) => "/insights",
         None => "unrouted",
     }
 }

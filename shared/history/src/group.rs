@@ -121,6 +121,35 @@ fn finish(writers: Vec<BufWriter<File>>, dir: &Path) -> Result<(), HistoryError>
     Ok(())
 }
 
+/// `group`, with the histories handed to `analyse` as they come (on a blocking thread of
+/// its own, through a bounded channel): what `leadscore insights|replay|learn` and
+/// `GET /insights` run. `progress` as for `group`.
+pub async fn analyse<E, T>(
+    records: mpsc::Receiver<Result<Record, E>>,
+    options: GroupOptions,
+    progress: impl FnMut(u64) + Send + 'static,
+    analyse: impl FnOnce(&mut dyn Iterator<Item = History>) -> T + Send + 'static,
+) -> Result<(T, GroupStats), HistoryError>
+where
+    E: Send + 'static,
+    HistoryError: From<E>,
+    T: Send + 'static,
+{
+    let (tx, rx) = std::sync::mpsc::sync_channel::<History>(1024);
+    let grouping = tokio::task::spawn_blocking(move || {
+        group(records, &options, progress, |h| {
+            // The analysis stopping early is not an error of the grouping.
+            let _ = tx.send(h);
+            Ok(())
+        })
+    });
+    let analysis = tokio::task::spawn_blocking(move || analyse(&mut rx.into_iter()));
+    let joined = |e: tokio::task::JoinError| HistoryError::Format(format!("analysis: {e}"));
+    let stats = grouping.await.map_err(joined)?;
+    let out = analysis.await.map_err(joined)?;
+    Ok((out, stats?))
+}
+
 /// Groups `records` into one history per lead (see the module's doc), calling `emit` for
 /// each, leads of one partition at a time (in lead id order within it), and `progress` with
 /// the records read so far. Blocking (disk work and `blocking_recv`): run it in

@@ -4,13 +4,17 @@
 //! (`export.rs`, local folder or `s3://`), grouped into one `leadscore_insights::History` per
 //! lead with bounded memory (`group.rs`).
 
+#[cfg(feature = "export")]
 mod ddb_json;
+#[cfg(feature = "export")]
 mod export;
 mod group;
+#[cfg(feature = "export")]
 mod s3;
 
+#[cfg(feature = "export")]
 pub use export::{read_export, write_export, write_export_with, ExportOptions, ExportSource};
-pub use group::{group, GroupOptions, GroupStats};
+pub use group::{analyse, group, GroupOptions, GroupStats};
 
 use leadscore_store::StoreError;
 

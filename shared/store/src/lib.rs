@@ -23,7 +23,7 @@ pub use dynamo::{Dynamo, DynamoConfig, Usage, STAGE_INDEX, TABLE_DEFINITION_JSON
 pub use embedded::Embedded;
 pub use engine::Upkeep;
 pub use migrate::Migration;
-pub use record::{Record, ScanProgress};
+pub use record::{Completion, ReadBudget, Reading, Record, ScanProgress};
 
 use async_trait::async_trait;
 use leadscore_scoring::{
@@ -196,6 +196,10 @@ pub trait LeadStore: Send + Sync {
         now: Timestamp,
         budget: std::time::Duration,
     ) -> Result<Upkeep, StoreError>;
+
+    /// Every record an analysis reads (`record.rs`), within `budget` (`GET /insights`).
+    /// Call within a Tokio runtime.
+    fn read_records(&self, budget: ReadBudget) -> Reading;
 }
 
 #[derive(Debug)]
@@ -308,6 +312,10 @@ macro_rules! lead_store {
                 budget: std::time::Duration,
             ) -> Result<Upkeep, StoreError> {
                 engine::tend_with(self, id, rules, now, budget).await
+            }
+
+            fn read_records(&self, budget: ReadBudget) -> Reading {
+                self.read_within(budget)
             }
         }
     };

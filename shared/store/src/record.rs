@@ -9,7 +9,11 @@
 //! list existed are not in it on DynamoDB (an export taken after them holds their markers);
 //! the embedded store fills its list from the markers when it first opens with this version.
 
+use crate::StoreError;
 use leadscore_scoring::{Event, LeadId, Timestamp};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+use tokio::sync::mpsc;
 
 /// One record of a store, as an analysis needs it.
 // Entries are nearly every record: boxing them would add an allocation to almost all.
@@ -42,3 +46,70 @@ pub struct ScanProgress {
 
 /// Records sent ahead of their reader at most: streams hold bounded memory.
 pub(crate) const RECORDS_BUFFER: usize = 512;
+
+/// How much of a live store one read may take (`LeadStore::read_records`, behind
+/// `GET /insights`). The embedded store is local and reads everything; DynamoDB's Scan is
+/// paced to `max_read_units_per_second` and stops at `until`.
+#[derive(Debug, Clone, Copy)]
+pub struct ReadBudget {
+    /// When to stop reading (`None`: read to the end).
+    pub until: Option<tokio::time::Instant>,
+    /// Parallel Scan segments.
+    pub segments: u32,
+    /// Read capacity the Scan may consume per second, on average (0: no limit).
+    pub max_read_units_per_second: f64,
+}
+
+/// Records as they are read, and whether the read reached the end of the store.
+pub struct Reading {
+    pub records: mpsc::Receiver<Result<Record, StoreError>>,
+    pub completion: Completion,
+}
+
+/// Whether a read reached the end: to be asked once its records have ended.
+#[derive(Clone)]
+pub struct Completion {
+    parts: u32,
+    done: Arc<AtomicU32>,
+}
+
+impl Completion {
+    /// Whether every record was sent. A read its budget stopped holds whole ledgers only (a
+    /// ledger cut short is left out), but a lead's stitched visitors are ledgers of their own
+    /// and may be missing.
+    pub fn complete(&self) -> bool {
+        self.done.load(Ordering::Acquire) == self.parts
+    }
+
+    /// One of the read's parts (segments) reached its end.
+    pub(crate) fn part_done(&self) {
+        self.done.fetch_add(1, Ordering::AcqRel);
+    }
+}
+
+impl Reading {
+    pub(crate) fn new(parts: u32) -> (Reading, mpsc::Sender<Result<Record, StoreError>>) {
+        let (tx, rx) = mpsc::channel(RECORDS_BUFFER);
+        let completion = Completion {
+            parts,
+            done: Arc::default(),
+        };
+        let reading = Reading {
+            records: rx,
+            completion,
+        };
+        (reading, tx)
+    }
+
+    /// A read that failed before its first record: `error`, then the end (a store double).
+    pub fn failed(error: StoreError) -> Reading {
+        let (reading, tx) = Reading::new(1);
+        let _ = tx.try_send(Err(error));
+        reading
+    }
+
+    /// See `Completion::complete`.
+    pub fn complete(&self) -> bool {
+        self.completion.complete()
+    }
+}

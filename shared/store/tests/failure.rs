@@ -104,21 +104,24 @@ async fn a_stopped_dynamodb_is_unavailable_and_leaves_nothing_partial() {
     let db = tempfile::tempdir().unwrap();
     let port = free_port();
     let local = start(&jar, db.path(), port);
-    let store = Dynamo::connect(DynamoConfig {
+    // A patient client writes the first event (a DynamoDB Local just started on a busy
+    // machine can take seconds to answer); an impatient one meets the stopped one.
+    let config = |timeout: u64, max_attempts: u32| DynamoConfig {
         table: "failure".to_string(),
-        operation_timeout: Duration::from_secs(2),
-        max_attempts: 1,
+        operation_timeout: Duration::from_secs(timeout),
+        max_attempts,
         endpoint: Some(format!("http://127.0.0.1:{port}")),
-    })
-    .await;
-    store.create_table().await.unwrap();
+    };
+    let setup = Dynamo::connect(config(60, 3)).await;
+    setup.create_table().await.unwrap();
     let rules = Rules::default_rules();
     let first = ev("e1", Signal::FormSubmitted, 0);
-    let applied = store
+    let applied = setup
         .apply(&first, &rules, first.occurred_at)
         .await
         .unwrap();
     let id = applied.lead_id.clone();
+    let store = Dynamo::connect(config(2, 1)).await;
 
     local.stop();
     let second = ev("e2", Signal::DemoRequested, 1);
@@ -151,13 +154,7 @@ async fn a_stopped_dynamodb_is_unavailable_and_leaves_nothing_partial() {
     let _back = start(&jar, db.path(), port);
     // Back up: what was written is checked with a patient client (a restarted DynamoDB
     // Local on a busy machine can take seconds to answer its first requests).
-    let store = Dynamo::connect(DynamoConfig {
-        table: "failure".to_string(),
-        operation_timeout: Duration::from_secs(60),
-        max_attempts: 3,
-        endpoint: Some(format!("http://127.0.0.1:{port}")),
-    })
-    .await;
+    let store = Dynamo::connect(config(60, 3)).await;
     let lead = store
         .get(&LeadKey::Id(id.clone()), &rules, far())
         .await

@@ -283,9 +283,9 @@ async fn unknown_items_are_errors_not_silence() {
         .is_none());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_scan_paces_itself_to_its_read_budget() {
-    let store = common::dynamo_table("records-scan").await;
+/// A table of 40 leads with 3 events each.
+async fn forty_leads(prefix: &str) -> Dynamo {
+    let store = common::dynamo_table(prefix).await;
     let r = Rules::default_rules();
     let events: Vec<Event> = (0..120)
         .map(|i| {
@@ -300,6 +300,79 @@ async fn a_scan_paces_itself_to_its_read_budget() {
     for result in store.apply_batch(&events, &r, t(200)).await {
         result.unwrap();
     }
+    store
+}
+
+async fn read(store: &dyn LeadStore, budget: ReadBudget) -> (Vec<Record>, bool) {
+    let mut reading = store.read_records(budget);
+    let mut out = Vec::new();
+    while let Some(r) = reading.records.recv().await {
+        out.push(r.unwrap());
+    }
+    (out, reading.complete())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_its_budget_stops_holds_whole_ledgers_and_says_it_is_partial() {
+    // 20 leads of 1 to 40 events: pages end inside ledgers.
+    let store = common::dynamo_table("records-budget").await;
+    let size = |p: usize| p * 17 % 40 + 1;
+    let events: Vec<Event> = (0..20)
+        .flat_map(|p| (0..size(p)).map(move |i| (p, i)))
+        .map(|(p, i)| {
+            let email = format!("p{p}@acme.io");
+            ev(&format!("e{p}-{i}"), t(i as i64), Some(&email), None)
+        })
+        .collect();
+    let r = Rules::default_rules();
+    for result in store.apply_batch(&events, &r, t(200)).await {
+        result.unwrap();
+    }
+    let sizes: std::collections::BTreeMap<LeadId, usize> = (0..20)
+        .map(|p| (lead(&format!("p{p}@acme.io")), size(p)))
+        .collect();
+    let per_lead = |records: &[Record]| {
+        let mut n = std::collections::BTreeMap::<LeadId, usize>::new();
+        for (id, _, _) in entries(records) {
+            *n.entry(id).or_default() += 1;
+        }
+        n
+    };
+    let whole = ReadBudget {
+        until: Some(tokio::time::Instant::now() + std::time::Duration::from_secs(600)),
+        segments: 2,
+        max_read_units_per_second: 0.0,
+    };
+    let (all, complete) = read(&store, whole).await;
+    assert!(complete);
+    assert_eq!(per_lead(&all), sizes);
+
+    // Paced at 2 units a second, the table takes several seconds: a second is not enough.
+    let short = ReadBudget {
+        until: Some(tokio::time::Instant::now() + std::time::Duration::from_secs(1)),
+        segments: 2,
+        max_read_units_per_second: 2.0,
+    };
+    let (some, complete) = read(&store, short).await;
+    assert!(!complete, "the budget ran out before the end");
+    let read_leads = per_lead(&some);
+    assert!(read_leads.len() < 20, "{} leads read", read_leads.len());
+    for (id, n) in &read_leads {
+        assert_eq!(*n, sizes[id], "a ledger cut short was sent");
+    }
+
+    // The embedded store is local: it reads everything whatever the budget.
+    let dir = tempfile::tempdir().unwrap();
+    let local = Embedded::open(dir.path()).unwrap();
+    populate(&local).await;
+    let (records, complete) = read(&local, short).await;
+    assert!(complete);
+    assert_eq!(records, Fixture::Embedded(local, dir).records().await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scan_paces_itself_to_its_read_budget() {
+    let store = forty_leads("records-scan").await;
     let fast = Fixture::Dynamo(store.clone()).records().await;
     assert_eq!(entries(&fast).len(), 120);
 

@@ -271,4 +271,7 @@ impl LeadStore for DownStore {
     ) -> Result<leadscore_store::Upkeep, StoreError> {
         Err(StoreError::Unavailable("connection refused".into()))
     }
+    fn read_records(&self, _: leadscore_store::ReadBudget) -> leadscore_store::Reading {
+        leadscore_store::Reading::failed(StoreError::Unavailable("connection refused".into()))
+    }
 }

@@ -2,9 +2,8 @@
 //! and the suppression list.
 
 use super::items::{suppression_of, SUPPRESSED_PK};
-use super::{s, sdk_error, Dynamo, Item};
-use crate::record::RECORDS_BUFFER;
-use crate::{Record, ScanProgress, StoreError};
+use super::{attr, s, sdk_error, Dynamo, Item};
+use crate::{ReadBudget, Reading, Record, ScanProgress, StoreError};
 use aws_sdk_dynamodb::types::ReturnConsumedCapacity;
 use leadscore_scoring::{LeadId, Timestamp};
 use std::sync::{Arc, Mutex};
@@ -44,6 +43,16 @@ impl Pacer {
     }
 }
 
+/// One segment's part of a Scan.
+#[derive(Clone, Copy)]
+struct Segment {
+    segment: u32,
+    segments: u32,
+    /// Its share of the read capacity per second.
+    share: f64,
+    until: Option<Instant>,
+}
+
 impl Dynamo {
     /// Every record of the table (`Dynamo::record_of_item`), read by a parallel Scan of
     /// `segments` tasks (eventually consistent: half the capacity of a consistent read),
@@ -58,10 +67,32 @@ impl Dynamo {
         max_read_units_per_second: f64,
         progress: impl Fn(ScanProgress) + Send + Sync + 'static,
     ) -> mpsc::Receiver<Result<Record, StoreError>> {
-        let (tx, rx) = mpsc::channel(RECORDS_BUFFER);
-        let segments = segments.max(1);
-        let rate = if max_read_units_per_second > 0.0 {
-            max_read_units_per_second
+        let budget = ReadBudget {
+            until: None,
+            segments,
+            max_read_units_per_second,
+        };
+        self.scan(budget, progress).records
+    }
+
+    /// `LeadStore::read_records`: `scan_records` within `budget`.
+    pub(crate) fn read_within(&self, budget: ReadBudget) -> Reading {
+        self.scan(budget, |_| {})
+    }
+
+    /// The Scan behind both: each segment stops at `budget.until`, or before a page the
+    /// pace would start after it, and then leaves out the ledger it was in the middle of
+    /// (a segment's items come one partition key after another, so a ledger is whole once
+    /// the next key shows).
+    fn scan(
+        &self,
+        budget: ReadBudget,
+        progress: impl Fn(ScanProgress) + Send + Sync + 'static,
+    ) -> Reading {
+        let segments = budget.segments.max(1);
+        let (reading, tx) = Reading::new(segments);
+        let rate = if budget.max_read_units_per_second > 0.0 {
+            budget.max_read_units_per_second
         } else {
             f64::INFINITY
         };
@@ -74,36 +105,50 @@ impl Dynamo {
         for segment in 0..segments {
             let (store, tx, pacer, progress) =
                 (self.clone(), tx.clone(), pacer.clone(), progress.clone());
+            let completion = reading.completion.clone();
+            let plan = Segment {
+                segment,
+                segments,
+                share: rate / f64::from(segments),
+                until: budget.until,
+            };
             tokio::spawn(async move {
-                let share = rate / f64::from(segments);
-                let read = store.scan_segment(segment, segments, share, &pacer, &*progress, &tx);
-                if let Err(e) = read.await {
-                    let _ = tx.send(Err(e)).await;
+                match store.scan_segment(plan, &pacer, &*progress, &tx).await {
+                    Ok(true) => completion.part_done(),
+                    Ok(false) => {}
+                    Err(e) => {
+                        let _ = tx.send(Err(e)).await;
+                    }
                 }
             });
         }
-        rx
+        reading
     }
 
+    /// Reads one segment; `true` when it reached its end.
     async fn scan_segment(
         &self,
-        segment: u32,
-        segments: u32,
-        share: f64,
+        plan: Segment,
         pacer: &Pacer,
         progress: &(impl Fn(ScanProgress) + ?Sized),
         tx: &mpsc::Sender<Result<Record, StoreError>>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         let mut start: Option<Item> = None;
         let mut limit = FIRST_PAGE;
+        // The records of the partition key being read, sent once the next key shows.
+        let mut ledger: (Option<String>, Vec<Record>) = (None, Vec::new());
         loop {
-            tokio::time::sleep_until(pacer.ready_at()).await;
+            let ready = pacer.ready_at();
+            if plan.until.is_some_and(|until| ready >= until) {
+                return Ok(false);
+            }
+            tokio::time::sleep_until(ready).await;
             let out = self
                 .client
                 .scan()
                 .table_name(&self.table)
-                .segment(segment as i32)
-                .total_segments(segments as i32)
+                .segment(plan.segment as i32)
+                .total_segments(plan.segments as i32)
                 .limit(limit)
                 .set_exclusive_start_key(start.take())
                 .return_consumed_capacity(ReturnConsumedCapacity::Total)
@@ -119,28 +164,37 @@ impl Dynamo {
                 })
                 .unwrap_or(0.0);
             let items = out.items();
-            if !items.is_empty() && units > 0.0 && share.is_finite() {
+            if !items.is_empty() && units > 0.0 && plan.share.is_finite() {
                 let per_item = units / items.len() as f64;
-                limit = (share / per_item).clamp(1.0, 1_000.0) as i32;
-            } else if !share.is_finite() {
+                limit = (plan.share / per_item).clamp(1.0, 1_000.0) as i32;
+            } else if !plan.share.is_finite() {
                 limit = 1_000;
             }
             for item in items {
-                if let Some(record) = Dynamo::record_of_item(item)? {
+                let pk = attr(item, "pk");
+                if pk != ledger.0.as_deref() {
+                    for record in ledger.1.drain(..) {
+                        if tx.send(Ok(record)).await.is_err() {
+                            return Ok(false); // the reader stopped
+                        }
+                    }
+                    ledger.0 = pk.map(str::to_string);
+                }
+                ledger.1.extend(Dynamo::record_of_item(item)?);
+            }
+            let last = !matches!(out.last_evaluated_key(), Some(k) if !k.is_empty());
+            progress(pacer.spend(units, items.len() as u64, last));
+            if last {
+                for record in ledger.1.drain(..) {
                     if tx.send(Ok(record)).await.is_err() {
-                        return Ok(()); // the reader stopped
+                        return Ok(false);
                     }
                 }
+                return Ok(true);
             }
-            match out.last_evaluated_key() {
-                Some(k) if !k.is_empty() => {
-                    progress(pacer.spend(units, items.len() as u64, false));
-                    start = Some(k.clone());
-                }
-                _ => {
-                    progress(pacer.spend(units, items.len() as u64, true));
-                    return Ok(());
-                }
+            start = out.last_evaluated_key().cloned();
+            if plan.until.is_some_and(|until| Instant::now() >= until) {
+                return Ok(false);
             }
         }
     }

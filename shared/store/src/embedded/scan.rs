@@ -2,8 +2,7 @@
 //! transaction, and the suppression list.
 
 use super::*;
-use crate::record::RECORDS_BUFFER;
-use crate::Record;
+use crate::{ReadBudget, Reading, Record};
 use tokio::sync::mpsc;
 
 /// Opens the suppression list. A store written before the list existed gets it filled from
@@ -40,11 +39,11 @@ fn lead_id(raw: &str) -> Result<LeadId, StoreError> {
 }
 
 /// Sends every record of the store, from one read transaction (a consistent view), until
-/// the reader stops listening.
+/// the reader stops listening; `true` if it sent them all.
 fn send_records(
     db: &Database,
     tx_out: &mpsc::Sender<Result<Record, StoreError>>,
-) -> Result<(), StoreError> {
+) -> Result<bool, StoreError> {
     let send = |record| tx_out.blocking_send(Ok(record)).is_ok();
     let tx = db.begin_read().map_err(unavailable)?;
     let entries = tx.open_table(ENTRIES).map_err(unavailable)?;
@@ -63,7 +62,7 @@ fn send_records(
             event: entry.event,
         };
         if !send(record) {
-            return Ok(());
+            return Ok(false);
         }
     }
     let aliases = tx.open_table(ALIASES).map_err(unavailable)?;
@@ -74,7 +73,7 @@ fn send_records(
             lead: lead_id(lead.value())?,
         };
         if !send(record) {
-            return Ok(());
+            return Ok(false);
         }
     }
     let markers = tx.open_table(ERASED).map_err(unavailable)?;
@@ -86,10 +85,10 @@ fn send_records(
             at: erased.at,
         };
         if !send(record) {
-            return Ok(());
+            return Ok(false);
         }
     }
-    Ok(())
+    Ok(true)
 }
 
 impl Embedded {
@@ -98,14 +97,28 @@ impl Embedded {
     /// (memory stays bounded whatever the store's size). A failure is the stream's last
     /// item. Call within a Tokio runtime.
     pub fn records(&self) -> mpsc::Receiver<Result<Record, StoreError>> {
-        let (tx, rx) = mpsc::channel(RECORDS_BUFFER);
+        self.read_within(ReadBudget {
+            until: None,
+            segments: 1,
+            max_read_units_per_second: 0.0,
+        })
+        .records
+    }
+
+    /// `records`, as `LeadStore::read_records` answers: the store is local, so the budget
+    /// does not apply and the read is complete unless it failed.
+    pub(crate) fn read_within(&self, _budget: ReadBudget) -> Reading {
+        let (reading, tx) = Reading::new(1);
+        let completion = reading.completion.clone();
         let db = self.db.clone();
-        tokio::task::spawn_blocking(move || {
-            if let Err(e) = send_records(&db, &tx) {
+        tokio::task::spawn_blocking(move || match send_records(&db, &tx) {
+            Ok(true) => completion.part_done(),
+            Ok(false) => {}
+            Err(e) => {
                 let _ = tx.blocking_send(Err(e));
             }
         });
-        rx
+        reading
     }
 
     /// Every person whose erasure was begun, with its time (see `record.rs`).
