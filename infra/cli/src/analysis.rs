@@ -12,6 +12,7 @@ use leadscore_insights::{History, InsightOptions};
 use leadscore_scoring::{Rules, Timestamp};
 use leadscore_store::{Dynamo, DynamoConfig, Embedded, LeadStore, Record};
 use std::path::Path;
+use std::sync::Arc;
 
 fn rules_from(path: Option<&Path>) -> Result<Rules, String> {
     let (text, from) = read_rules(path)?;
@@ -237,6 +238,44 @@ pub fn learn(args: LearnArgs) -> Result<(), String> {
     Ok(())
 }
 
+/// Applies every simulated event through `store`, each at the time it happened, a few leads
+/// at a time (a lead's events in order); the number of events.
+async fn apply_simulation(
+    store: Arc<dyn LeadStore>,
+    config: &leadscore_insights::SimConfig,
+    bar: &ProgressBar,
+) -> Result<u64, String> {
+    const LEADS_AT_ONCE: usize = 16;
+    let rules = Arc::new(rules_from(None)?);
+    let simulation = leadscore_insights::simulate(config);
+    let mut running = tokio::task::JoinSet::new();
+    let mut events = 0;
+    let mut histories = simulation.histories();
+    loop {
+        while running.len() < LEADS_AT_ONCE {
+            let Some(history) = histories.next() else {
+                break;
+            };
+            let (store, rules) = (store.clone(), rules.clone());
+            running.spawn(async move {
+                let mut ordered = history.events;
+                ordered.sort_by(|a, b| (a.occurred_at, &a.id).cmp(&(b.occurred_at, &b.id)));
+                for event in &ordered {
+                    store.apply(event, &rules, event.occurred_at).await?;
+                }
+                Ok::<u64, leadscore_store::StoreError>(ordered.len() as u64)
+            });
+        }
+        let Some(done) = running.join_next().await else {
+            return Ok(events);
+        };
+        events += done
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?;
+        bar.inc(1);
+    }
+}
+
 pub fn simulate(args: SimulateArgs) -> Result<(), String> {
     let now = time::OffsetDateTime::now_utc();
     let month_start = now
@@ -263,25 +302,22 @@ pub fn simulate(args: SimulateArgs) -> Result<(), String> {
             let store = open_embedded(dir)?;
             let key = crate::serve::local_lead_id_key(dir)?;
             leadscore_scoring::set_lead_id_key(key.trim().as_bytes()).map_err(|e| e.to_string())?;
-            let rules = rules_from(None)?;
-            let simulation = leadscore_insights::simulate(&config);
-            let mut events = 0;
-            for history in simulation.histories() {
-                let mut ordered = history.events;
-                ordered.sort_by(|a, b| (a.occurred_at, &a.id).cmp(&(b.occurred_at, &b.id)));
-                for event in &ordered {
-                    store
-                        .apply(event, &rules, event.occurred_at)
-                        .await
-                        .map_err(|e| format!("--data {}: {e}", dir.display()))?;
-                    events += 1;
-                }
-                bar.inc(1);
-            }
+            let events = apply_simulation(Arc::new(store), &config, &bar)
+                .await
+                .map_err(|e| format!("--data {}: {e}", dir.display()))?;
             Ok::<String, String>(format!(
                 "{events} events of {} leads applied to {}",
                 args.leads,
                 dir.display()
+            ))
+        } else if let Some(table) = &args.table {
+            let store = dynamo(table).await;
+            let events = apply_simulation(Arc::new(store), &config, &bar)
+                .await
+                .map_err(|e| format!("--table {table}: {e}"))?;
+            Ok(format!(
+                "{events} events of {} leads applied to table {table}",
+                args.leads
             ))
         } else if let Some(dir) = &args.export {
             let simulation = leadscore_insights::simulate(&config);
@@ -320,7 +356,7 @@ pub fn simulate(args: SimulateArgs) -> Result<(), String> {
                 folder.display()
             ))
         } else {
-            Err("give --data DIR or --export DIR".into())
+            Err("give --data DIR, --table NAME or --export DIR".into())
         }
     });
     bar.finish_and_clear();

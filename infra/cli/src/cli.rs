@@ -137,7 +137,7 @@ pub struct LearnArgs {
 }
 
 #[derive(Debug, Args)]
-#[command(group(clap::ArgGroup::new("into").required(true).args(["data", "export"])))]
+#[command(group(clap::ArgGroup::new("into").required(true).args(["data", "table", "export"])))]
 pub struct SimulateArgs {
     /// How many people.
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
@@ -151,6 +151,10 @@ pub struct SimulateArgs {
     /// Write into this embedded store (applied through the store, like real events).
     #[arg(long)]
     pub data: Option<PathBuf>,
+    /// Write into this DynamoDB table (applied through the store; it must exist: `leadscore
+    /// dynamodb create-table`). Costs about 2 write requests an event.
+    #[arg(long)]
+    pub table: Option<String>,
     /// Write a DynamoDB export folder here.
     #[arg(long)]
     pub export: Option<PathBuf>,

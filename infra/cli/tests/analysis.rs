@@ -1,5 +1,6 @@
 //! The history commands as a user runs them: `simulate` writes a history from a known truth
-//! (an export folder, an embedded store), `insights`, `learn` and `replay` read it back.
+//! (an export folder, an embedded store, a DynamoDB table), `insights`, `learn` and `replay`
+//! read it back.
 
 use leadscore_insights::Truth;
 use serde_json::Value;
@@ -188,4 +189,50 @@ fn each_command_names_a_bad_flag() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains(flag), "{args:?}: {err}");
     }
+}
+
+#[test]
+fn a_history_simulated_into_a_dynamodb_table_reads_like_its_export() {
+    assert!(
+        std::env::var("AWS_ENDPOINT_URL_DYNAMODB").is_ok(),
+        "AWS_ENDPOINT_URL_DYNAMODB is not set: run infra/scripts/test (DynamoDB Local)"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let table = format!("simulated-{nanos}");
+    let made = leadscore(&["dynamodb", "create-table", "--table", &table], dir.path());
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let seed = ["--leads", "80", "--seed", "9"];
+    let into_table = leadscore(
+        &[&["simulate"][..], &seed, &["--table", &table]].concat(),
+        dir.path(),
+    );
+    assert!(
+        into_table.status.success(),
+        "{}",
+        String::from_utf8_lossy(&into_table.stderr)
+    );
+    let into_export = leadscore(
+        &[&["simulate"][..], &seed, &["--export", "exp"]].concat(),
+        dir.path(),
+    );
+    assert!(into_export.status.success());
+    let as_of = ["--as-of", "2030-01-01T00:00:00Z", "--json"];
+    let from_table = json_of(&leadscore(
+        &[&["insights", "--table", &table][..], &as_of].concat(),
+        dir.path(),
+    ));
+    let from_export = json_of(&leadscore(
+        &[&["insights", "--export", "exp"][..], &as_of].concat(),
+        dir.path(),
+    ));
+    assert!(from_table["leads"].as_u64().unwrap() >= 60);
+    assert_eq!(from_table, from_export);
 }
