@@ -1,7 +1,7 @@
 //! MQL -> SQL conversion per signal: did the MQLs who showed a signal become SQL more often?
 
 use crate::path::first_reach;
-use crate::stats::{bonferroni, sane_confidence, Rate};
+use crate::stats::{bonferroni, ratio_interval, sane_confidence, Interval, Rate};
 use crate::History;
 use leadscore_scoring::{
     Email, Event, EventId, Identity, LeadId, LeadState, Rules, Signal, SignalKind, Stage,
@@ -91,6 +91,10 @@ pub struct SignalConversion {
     pub without: Rate,
     /// Rate with / rate without; `None` when either is unknown or "without" is zero.
     pub lift: Option<f64>,
+    /// The lift's Katz interval at the report's confidence (one signal at a time: read
+    /// several together with the rates' simultaneous intervals); `None` without leads on a
+    /// side.
+    pub lift_interval: Option<Interval>,
 }
 
 #[derive(Default)]
@@ -139,12 +143,15 @@ impl SignalAcc {
                     (Some(a), Some(b)) if b > 0.0 => Some(a / b),
                     _ => None,
                 };
+                let (k2, n2) = (self.converted - k, self.leads - n);
+                let lift_interval = ratio_interval(*k, *n, k2, n2, confidence);
                 SignalConversion {
                     signal: *signal,
                     defines_sql: defines_sql(rules, *signal),
                     with,
                     without,
                     lift,
+                    lift_interval,
                 }
             })
             .collect();

@@ -28,6 +28,13 @@ pub(crate) fn ratio(r: Option<f64>) -> String {
     r.map_or_else(|| "-".to_string(), |r| format!("{r:.2}x"))
 }
 
+pub(crate) fn ratio_range(i: Option<Interval>) -> String {
+    i.map_or_else(
+        || "-".to_string(),
+        |i| format!("{:.2}-{:.2}x", i.low, i.high),
+    )
+}
+
 pub(crate) fn number(n: Option<f64>) -> String {
     n.map_or_else(|| "-".to_string(), |n| format!("{n:.1}"))
 }

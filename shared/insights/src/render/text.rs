@@ -1,7 +1,7 @@
 //! The reports as aligned text for a terminal.
 
 use super::table::Table;
-use super::{bucket, days, interval, number, pct, ratio};
+use super::{bucket, days, interval, number, pct, ratio, ratio_range};
 use crate::{Insights, Replay, SignalReport, Trends};
 use std::fmt::Write;
 
@@ -60,9 +60,10 @@ fn signal_table(s: &SignalReport) -> Table {
     let level = format!("{:.0}%", s.confidence * 100.0);
     let joint = format!("joint {:.2}%", s.simultaneous_confidence * 100.0);
     let mut t = Table::new(&[
-        "signal", "with", "rate", &level, &joint, "without", "rate", &level, &joint, "lift", "note",
+        "signal", "with", "rate", &level, &joint, "without", "rate", &level, &joint, "lift",
+        &level, "note",
     ])
-    .text_column(10);
+    .text_column(11);
     for c in &s.signals {
         t.row(vec![
             c.signal.to_string(),
@@ -75,6 +76,7 @@ fn signal_table(s: &SignalReport) -> Table {
             interval(c.without.interval),
             interval(c.without.simultaneous),
             ratio(c.lift),
+            ratio_range(c.lift_interval),
             if c.defines_sql {
                 "defines SQL: 100% by definition".into()
             } else {
