@@ -9,8 +9,10 @@
 use crate::{client_ip, header, json_response, ApiError, App, MAX_WEBHOOK_BODY};
 use lambda_http::{Body, Request, RequestExt, Response};
 use leadscore_providers::{AdapterError, Channel, Context, Inbound};
-use leadscore_store::StoreError;
+use leadscore_scoring::Timestamp;
+use leadscore_store::{Delivery, DeliveryCheck, StoreError};
 use serde_json::json;
+use sha2::{Digest, Sha256};
 
 pub(crate) async fn receive(
     app: &App,
@@ -90,6 +92,20 @@ pub(crate) async fn receive(
         tracing::info!(source, "SNS subscription confirmed");
     }
 
+    // A signature that does not cover the body (Mailgun) is bound to the body here.
+    let delivery = received
+        .signed_token
+        .as_ref()
+        .map(|t| bound_delivery(source, &t.token, t.expires_at, body));
+    if let Some(d) = &delivery {
+        if app.store.check_delivery(d, now).await? == DeliveryCheck::Conflict {
+            return Err(ApiError::Unauthorized(
+                "this signature's token already came with another body: a replayed signature"
+                    .into(),
+            ));
+        }
+    }
+
     let (mut accepted, mut duplicates, mut ignored) = (0u32, 0u32, received.ignored);
     // Grouped by lead: one read and one publish per lead, leads in parallel.
     let results = app
@@ -123,6 +139,15 @@ pub(crate) async fn receive(
         }
     }
 
+    if let Some(d) = &delivery {
+        // Recorded once the events are in, so a 503 above leaves nothing and its retry lands.
+        if app.store.record_delivery(d, now).await? == DeliveryCheck::Conflict {
+            // Another body took the token between the check and now (a race a captured
+            // signature would need to win within milliseconds): its events are in; say so.
+            tracing::warn!(source, "signed token recorded with another body meanwhile");
+        }
+    }
+
     if let Some(reply) = received.reply {
         return Ok(Response::builder()
             .status(reply.status)
@@ -134,6 +159,21 @@ pub(crate) async fn receive(
         200,
         &json!({ "accepted": accepted, "duplicates": duplicates, "ignored": ignored }),
     ))
+}
+
+/// The token of `source` bound to `body` until `expires_at`, as the store remembers it: both
+/// as SHA-256 digests (a fixed-size key, nothing of the request kept).
+fn bound_delivery(source: &str, token: &str, expires_at: Timestamp, body: &[u8]) -> Delivery {
+    let key = Sha256::new()
+        .chain_update(source.as_bytes())
+        .chain_update([0u8])
+        .chain_update(token.as_bytes())
+        .finalize();
+    Delivery {
+        key: hex::encode(key),
+        digest: hex::encode(Sha256::digest(body)),
+        expires_at,
+    }
 }
 
 /// The URL the provider called, as it signed it: `https://{domainName}{rawPath}?{rawQuery}`.

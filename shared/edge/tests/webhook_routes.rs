@@ -617,3 +617,166 @@ async fn a_scanner_burst_scores_zero_and_a_human_click_scores() {
     );
     assert_eq!(doc["signals"]["email_clicked"], 1);
 }
+
+/// A Mailgun delivery, and the same signature object carrying another event: what someone
+/// who captured one delivery could send within its 5 minutes.
+fn mailgun_and_forgery() -> (providers::Request, providers::Request) {
+    let genuine = providers::signed("mailgun", &fixture("mailgun/clicked.json"), NOW);
+    let mut doc: Value = serde_json::from_slice(&genuine.body).unwrap();
+    doc["event-data"]["recipient"] = json!("victim@example.com");
+    doc["event-data"]["id"] = json!("forged-0001");
+    let mut forged = genuine.clone();
+    forged.body = serde_json::to_vec(&doc).unwrap();
+    (genuine, forged)
+}
+
+#[tokio::test]
+async fn a_mailgun_signature_cannot_carry_another_body() {
+    let w = world();
+    let (genuine, forged) = mailgun_and_forgery();
+    let first = send(&w.app, gateway(&genuine, "198.51.100.7")).await;
+    assert_eq!(
+        first.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&first.body)
+    );
+    assert_eq!(counts(&first), (1, 0, 0));
+    // Mailgun's own retry of the same delivery is a redelivery, as before.
+    let again = send(&w.app, gateway(&genuine, "198.51.100.7")).await;
+    assert_eq!(counts(&again), (0, 1, 0));
+
+    let before = snapshot(w.store.as_ref()).await;
+    let replay = send(&w.app, gateway(&forged, "203.0.113.66")).await;
+    assert_eq!(
+        replay.status,
+        401,
+        "{}",
+        String::from_utf8_lossy(&replay.body)
+    );
+    assert_eq!(replay.code(), "unauthorized");
+    assert!(
+        replay.message().contains("another body"),
+        "{}",
+        replay.message()
+    );
+    assert_eq!(snapshot(w.store.as_ref()).await, before, "nothing written");
+}
+
+/// The embedded store, with `apply_batch` failing the first time (storage down mid-request).
+struct FailsOnce {
+    inner: Arc<dyn LeadStore>,
+    failed: Mutex<bool>,
+}
+
+#[async_trait]
+impl LeadStore for FailsOnce {
+    async fn apply(
+        &self,
+        e: &leadscore_scoring::Event,
+        r: &Rules,
+        now: Timestamp,
+    ) -> Result<leadscore_store::Applied, leadscore_store::StoreError> {
+        self.inner.apply(e, r, now).await
+    }
+    async fn apply_batch(
+        &self,
+        events: &[leadscore_scoring::Event],
+        r: &Rules,
+        now: Timestamp,
+    ) -> Vec<Result<leadscore_store::Applied, leadscore_store::StoreError>> {
+        let first = !std::mem::replace(&mut *self.failed.lock().unwrap(), true);
+        if first {
+            let down = leadscore_store::StoreError::Unavailable("throttled".into());
+            return events.iter().map(|_| Err(down.clone())).collect();
+        }
+        self.inner.apply_batch(events, r, now).await
+    }
+    async fn get(
+        &self,
+        k: &leadscore_store::LeadKey,
+        r: &Rules,
+        now: Timestamp,
+    ) -> Result<Option<leadscore_store::StoredLead>, leadscore_store::StoreError> {
+        self.inner.get(k, r, now).await
+    }
+    async fn list_by_stage(
+        &self,
+        s: Stage,
+        since: Option<Timestamp>,
+        limit: u32,
+        cursor: Option<&str>,
+        r: &Rules,
+        now: Timestamp,
+    ) -> Result<leadscore_store::Page, leadscore_store::StoreError> {
+        self.inner
+            .list_by_stage(s, since, limit, cursor, r, now)
+            .await
+    }
+    async fn ledger(
+        &self,
+        id: &leadscore_scoring::LeadId,
+    ) -> Result<Vec<leadscore_scoring::Event>, leadscore_store::StoreError> {
+        self.inner.ledger(id).await
+    }
+    async fn erase(
+        &self,
+        k: &leadscore_store::LeadKey,
+        now: Timestamp,
+        budget: std::time::Duration,
+    ) -> Result<leadscore_store::Erasure, leadscore_store::StoreError> {
+        self.inner.erase(k, now, budget).await
+    }
+    async fn tend(
+        &self,
+        id: &leadscore_scoring::LeadId,
+        r: &Rules,
+        now: Timestamp,
+        budget: std::time::Duration,
+    ) -> Result<leadscore_store::Upkeep, leadscore_store::StoreError> {
+        self.inner.tend(id, r, now, budget).await
+    }
+    fn read_records(&self, b: leadscore_store::ReadBudget) -> leadscore_store::Reading {
+        self.inner.read_records(b)
+    }
+    async fn check_delivery(
+        &self,
+        d: &leadscore_store::Delivery,
+        now: Timestamp,
+    ) -> Result<leadscore_store::DeliveryCheck, leadscore_store::StoreError> {
+        self.inner.check_delivery(d, now).await
+    }
+    async fn record_delivery(
+        &self,
+        d: &leadscore_store::Delivery,
+        now: Timestamp,
+    ) -> Result<leadscore_store::DeliveryCheck, leadscore_store::StoreError> {
+        self.inner.record_delivery(d, now).await
+    }
+}
+
+#[tokio::test]
+async fn a_mailgun_retry_after_a_503_lands_and_its_token_stays_bound() {
+    let w = world();
+    let flaky: Arc<dyn LeadStore> = Arc::new(FailsOnce {
+        inner: w.store.clone(),
+        failed: Mutex::new(false),
+    });
+    let app = App::new(flaky, DEFAULT_RULES_TOML, vars())
+        .unwrap()
+        .with_clock(|| Timestamp::from_unix_seconds(NOW));
+    let (genuine, forged) = mailgun_and_forgery();
+    let down = send(&app, gateway(&genuine, "198.51.100.7")).await;
+    assert_eq!(down.status, 503);
+    assert_eq!(snapshot(w.store.as_ref()).await, vec![], "nothing written");
+    let retry = send(&app, gateway(&genuine, "198.51.100.7")).await;
+    assert_eq!(
+        retry.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&retry.body)
+    );
+    assert_eq!(counts(&retry), (1, 0, 0));
+    let replay = send(&app, gateway(&forged, "203.0.113.66")).await;
+    assert_eq!(replay.status, 401);
+}

@@ -8,12 +8,13 @@ use crate::auth::{
 };
 use crate::fields::{read_fields, Field};
 use crate::mapping::Mapping;
+use crate::util::TOLERANCE_MS;
 use crate::util::{
     at, check_fresh, digest, event_id, form_pairs, parse_json, plain_datetime, query_param,
     require_media_type, require_post, rfc3339, secret, text_at, unix_millis, unix_seconds, FORM,
     JSON,
 };
-use crate::{AdapterError, Context, Inbound, Received, Reply};
+use crate::{AdapterError, Context, Inbound, Received, Reply, SignedToken};
 use leadscore_scoring::{
     Attributes, BotVerdict, Email, Event, Identity, Profile, Signal, Timestamp,
 };
@@ -341,9 +342,20 @@ fn sendgrid_event(n: usize, e: &Value, now: Timestamp) -> Result<Mapped, Adapter
 // ---- Mailgun ----
 
 /// Mailgun: the signature is in the body: hex HMAC-SHA256(signing key, timestamp + token).
-/// Replayed tokens are not cached (no state here): a replay within 5 minutes carries the same
-/// event id, which the store drops as a duplicate.
+/// It covers neither the event nor the recipient, so the token is handed to the edge
+/// (`Received::signed_token`), which remembers it with the body it came with.
 pub(crate) fn mailgun(inbound: &Inbound<'_>, ctx: &Context<'_>) -> Result<Received, AdapterError> {
+    let (body, token) = mailgun_verified(inbound, ctx)?;
+    let mut received = mailgun_events(&body, inbound, ctx)?;
+    received.signed_token = Some(token);
+    Ok(received)
+}
+
+/// The body of a request whose signature checks out, and its signed token.
+fn mailgun_verified(
+    inbound: &Inbound<'_>,
+    ctx: &Context<'_>,
+) -> Result<(serde_json::Value, SignedToken), AdapterError> {
     require_post(inbound)?;
     let key = secret(ctx.secrets, "mailgun")?;
     require_media_type(inbound, JSON)?;
@@ -359,8 +371,17 @@ pub(crate) fn mailgun(inbound: &Inbound<'_>, ctx: &Context<'_>) -> Result<Receiv
         text_at(sig, &["signature"]).ok_or_else(|| unauthorized("no `signature.signature`"))?;
     let expected = hmac_sha256(key.as_bytes(), &[ts.as_bytes(), token.as_bytes()]);
     check_hex(&given, &expected, "signature")?;
-    check_fresh(timestamp_header(&ts, "signature.timestamp")?, inbound.now)?;
+    let signed_at = timestamp_header(&ts, "signature.timestamp")?;
+    check_fresh(signed_at, inbound.now)?;
+    let expires_at = signed_at.plus_millis(TOLERANCE_MS);
+    Ok((body, SignedToken { token, expires_at }))
+}
 
+fn mailgun_events(
+    body: &serde_json::Value,
+    inbound: &Inbound<'_>,
+    ctx: &Context<'_>,
+) -> Result<Received, AdapterError> {
     let e = body
         .get("event-data")
         .filter(|d| d.is_object())

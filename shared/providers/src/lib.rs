@@ -141,6 +141,18 @@ pub struct Received {
     /// An SNS subscription to confirm by GET-ting this URL (already checked to be an
     /// `https://sns.<region>.amazonaws.com/` URL).
     pub confirm_subscription: Option<String>,
+    /// Set by schemes whose signature does not cover the body (Mailgun signs `timestamp +
+    /// token`): the edge binds the token to this body until it expires, so a captured
+    /// signature cannot carry another event.
+    pub signed_token: Option<SignedToken>,
+}
+
+/// A signed token that authenticates a request but not its body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedToken {
+    pub token: String,
+    /// When the signature stops being accepted (its timestamp plus the 5 minutes allowed).
+    pub expires_at: Timestamp,
 }
 
 /// Why a request was refused. The edge maps each to one HTTP status.

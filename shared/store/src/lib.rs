@@ -8,6 +8,7 @@
 
 mod batch;
 mod cursor;
+mod delivery;
 mod dynamo;
 mod embedded;
 mod engine;
@@ -19,6 +20,7 @@ mod records;
 mod settle;
 mod stitch;
 
+pub use delivery::{Delivery, DeliveryCheck};
 pub use dynamo::{Dynamo, DynamoConfig, Usage, STAGE_INDEX, TABLE_DEFINITION_JSON};
 pub use embedded::Embedded;
 pub use engine::Upkeep;
@@ -200,6 +202,22 @@ pub trait LeadStore: Send + Sync {
     /// Every record an analysis reads (`record.rs`), within `budget` (`GET /insights`).
     /// Call within a Tokio runtime.
     fn read_records(&self, budget: ReadBudget) -> Reading;
+
+    /// What is known at `now` of a signed token (`delivery.rs`): asked before a request's
+    /// events are applied.
+    async fn check_delivery(
+        &self,
+        delivery: &Delivery,
+        now: Timestamp,
+    ) -> Result<DeliveryCheck, StoreError>;
+
+    /// Remembers the token with its body until it expires, unless it is remembered with
+    /// another body (`Conflict`, nothing written): called once the events are committed.
+    async fn record_delivery(
+        &self,
+        delivery: &Delivery,
+        now: Timestamp,
+    ) -> Result<DeliveryCheck, StoreError>;
 }
 
 #[derive(Debug)]
@@ -316,6 +334,22 @@ macro_rules! lead_store {
 
             fn read_records(&self, budget: ReadBudget) -> Reading {
                 self.read_within(budget)
+            }
+
+            async fn check_delivery(
+                &self,
+                delivery: &Delivery,
+                now: Timestamp,
+            ) -> Result<DeliveryCheck, StoreError> {
+                self.delivery(delivery, now, false).await
+            }
+
+            async fn record_delivery(
+                &self,
+                delivery: &Delivery,
+                now: Timestamp,
+            ) -> Result<DeliveryCheck, StoreError> {
+                self.delivery(delivery, now, true).await
             }
         }
     };

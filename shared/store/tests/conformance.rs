@@ -77,6 +77,7 @@ macro_rules! conformance {
                 a_move_found_late_appears_after_the_cursor_a_poller_holds,
                 the_worker_finishes_an_erasure_and_never_begins_one,
                 the_worker_leaves_a_lead_as_it_reads,
+                a_signed_token_is_bound_to_the_body_it_came_with,
             );
         }
     };
@@ -983,4 +984,72 @@ async fn the_worker_leaves_a_lead_as_it_reads(store: &dyn LeadStore) {
         .await
         .unwrap()
         .is_none());
+}
+
+async fn a_signed_token_is_bound_to_the_body_it_came_with(store: &dyn LeadStore) {
+    let now = Timestamp::from_millis(1_800_000_000_000);
+    let token = |digest: &str, signed: Timestamp| Delivery {
+        key: "5f1e".repeat(16),
+        digest: digest.to_string(),
+        expires_at: signed.plus_millis(300_000),
+    };
+    let (first, forged) = (token("aa01", now), token("bb02", now));
+    assert_eq!(
+        store.check_delivery(&first, now).await.unwrap(),
+        DeliveryCheck::New
+    );
+    // Checking writes nothing: a refused or failed request leaves no trace.
+    assert_eq!(
+        store.check_delivery(&forged, now).await.unwrap(),
+        DeliveryCheck::New
+    );
+    assert_eq!(
+        store.record_delivery(&first, now).await.unwrap(),
+        DeliveryCheck::New
+    );
+    assert_eq!(
+        store.check_delivery(&first, now).await.unwrap(),
+        DeliveryCheck::Same
+    );
+    assert_eq!(
+        store.record_delivery(&first, now).await.unwrap(),
+        DeliveryCheck::New
+    );
+    assert_eq!(
+        store.check_delivery(&forged, now).await.unwrap(),
+        DeliveryCheck::Conflict
+    );
+    assert_eq!(
+        store.record_delivery(&forged, now).await.unwrap(),
+        DeliveryCheck::Conflict
+    );
+    assert_eq!(
+        store.check_delivery(&first, now).await.unwrap(),
+        DeliveryCheck::Same
+    );
+    // Once the signature has expired the token means nothing any more.
+    let later = now.plus_millis(301_000);
+    let forged = token("bb02", later);
+    assert_eq!(
+        store.check_delivery(&forged, later).await.unwrap(),
+        DeliveryCheck::New
+    );
+    assert_eq!(
+        store.record_delivery(&forged, later).await.unwrap(),
+        DeliveryCheck::New
+    );
+    assert_eq!(
+        store.check_delivery(&forged, later).await.unwrap(),
+        DeliveryCheck::Same
+    );
+    // Remembered tokens are no lead's records.
+    let mut reading = store.read_records(ReadBudget {
+        until: None,
+        segments: 1,
+        max_read_units_per_second: 0.0,
+    });
+    while let Some(record) = reading.records.recv().await {
+        record.unwrap();
+    }
+    assert!(reading.complete());
 }

@@ -274,4 +274,18 @@ impl LeadStore for DownStore {
     fn read_records(&self, _: leadscore_store::ReadBudget) -> leadscore_store::Reading {
         leadscore_store::Reading::failed(StoreError::Unavailable("connection refused".into()))
     }
+    async fn check_delivery(
+        &self,
+        _: &leadscore_store::Delivery,
+        _: Timestamp,
+    ) -> Result<leadscore_store::DeliveryCheck, StoreError> {
+        Err(StoreError::Unavailable("connection refused".into()))
+    }
+    async fn record_delivery(
+        &self,
+        _: &leadscore_store::Delivery,
+        _: Timestamp,
+    ) -> Result<leadscore_store::DeliveryCheck, StoreError> {
+        Err(StoreError::Unavailable("connection refused".into()))
+    }
 }

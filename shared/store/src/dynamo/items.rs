@@ -88,6 +88,9 @@ impl Dynamo {
             suppression_of(item)?;
             return Ok(None);
         }
+        if super::delivery::is_delivery(pk) {
+            return Ok(None); // a remembered signed token, no lead's record
+        }
         let Some(id) = Dynamo::lead_of_key(pk) else {
             return Err(unreadable("unknown", item));
         };

@@ -18,6 +18,7 @@
 //! is shared between leads (the suppression list only serves analyses of exports).
 
 mod backend;
+mod delivery;
 mod items;
 mod scan;
 mod table;

@@ -109,7 +109,7 @@ impl Dynamo {
                 .and_then(|t| t.table_status())
                 .is_some_and(|s| s.as_str() == "ACTIVE");
             if active {
-                return Ok(());
+                return self.enable_ttl(&def).await;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -117,5 +117,25 @@ impl Dynamo {
             "table {} did not become active",
             self.table
         )))
+    }
+
+    /// TTL is not part of CreateTable: it is switched on once the table is active.
+    async fn enable_ttl(&self, def: &serde_json::Value) -> Result<(), StoreError> {
+        let Some(name) = def["TimeToLiveSpecification"]["AttributeName"].as_str() else {
+            return Ok(());
+        };
+        let spec = aws_sdk_dynamodb::types::TimeToLiveSpecification::builder()
+            .attribute_name(name)
+            .enabled(true)
+            .build()
+            .map_err(build_error)?;
+        self.client
+            .update_time_to_live()
+            .table_name(&self.table)
+            .time_to_live_specification(spec)
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        Ok(())
     }
 }

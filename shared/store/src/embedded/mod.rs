@@ -15,6 +15,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 mod backend;
+mod delivery;
 mod scan;
 
 /// "<lead id>#<event id>" -> LedgerEntry (JSON); empty: a tombstone (an erased person's
@@ -37,10 +38,22 @@ const ERASED: TableDefinition<&str, &[u8]> = TableDefinition::new("erased");
 /// a store (`scan.rs`).
 const SUPPRESSED: TableDefinition<&str, i64> = TableDefinition::new("suppressed");
 
+/// Remembered signed tokens (`crate::delivery`): key -> (body digest, expiry in ms).
+const DELIVERIES: TableDefinition<&str, (&str, i64)> = TableDefinition::new("deliveries");
+
 /// The first version's tables (see `migrate.rs`): read once by `migrate_v1`, then dropped.
 const V1_LEDGER: TableDefinition<&str, &[u8]> = TableDefinition::new("ledger");
 const V1_HEADS: TableDefinition<&str, &[u8]> = TableDefinition::new("heads");
 const V1_STAGES: TableDefinition<&str, &str> = TableDefinition::new("stages");
+
+/// The clock, for housekeeping only (expired tokens at open): every primitive of the store
+/// is given its time.
+fn system_now() -> Timestamp {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
+    Timestamp::from_millis(ms)
+}
 
 #[derive(Clone)]
 pub struct Embedded {
@@ -111,6 +124,7 @@ impl Embedded {
             tx.open_table(ALIASES).map_err(unavailable)?;
             tx.open_table(ERASED).map_err(unavailable)?;
             scan::open_suppressed(&tx)?;
+            delivery::sweep(&tx, system_now())?;
         }
         tx.commit().map_err(unavailable)?;
         Ok(Embedded {
