@@ -288,34 +288,38 @@ pub async fn route(app: &App, req: Request) -> Response<Body> {
     } else {
         path
     };
-    let result = match parse_route(&path) {
-        None => Err(ApiError::NotFound(format!("no route for {method} {path}"))),
-        Some(Route::Webhook(channel, source)) => match method.as_str() {
-            "POST" => webhooks::receive(app, &req, channel, &source).await,
-            "GET" | "HEAD" if channel == Channel::Email => {
-                webhooks::receive(app, &req, channel, &source).await
-            }
-            _ => Err(ApiError::MethodNotAllowed(format!("{method} on {path}"))),
-        },
-        Some(Route::Leads) => match method.as_str() {
-            "GET" => leads::list(app, &req).await,
-            _ => Err(ApiError::MethodNotAllowed(format!("{method} on {path}"))),
-        },
-        Some(Route::Lead(lead)) => match method.as_str() {
-            "GET" => leads::get(app, &req, &lead).await,
-            "DELETE" => leads::erase(app, &req, &lead).await,
-            _ => Err(ApiError::MethodNotAllowed(format!("{method} on {path}"))),
-        },
-        Some(Route::Qualification(lead)) => match method.as_str() {
-            "POST" => leads::qualify(app, &req, &lead).await,
-            _ => Err(ApiError::MethodNotAllowed(format!("{method} on {path}"))),
-        },
-        Some(Route::Insights) => match method.as_str() {
-            "GET" => insights::get(app, &req).await,
-            _ => Err(ApiError::MethodNotAllowed(format!("{method} on {path}"))),
-        },
+    let answer = async {
+        match parse_route(&path) {
+            None => Err(ApiError::NotFound(format!("no route for {method} {path}"))),
+            Some(Route::Webhook(channel, source)) => match method.as_str() {
+                "POST" => webhooks::receive(app, &req, channel, &source).await,
+                "GET" | "HEAD" if channel == Channel::Email => {
+                    webhooks::receive(app, &req, channel, &source).await
+                }
+                _ => Err(ApiError::MethodNotAllowed(format!("{method} on {path}"))),
+            },
+            Some(Route::Leads) => match method.as_str() {
+                "GET" => leads::list(app, &req).await,
+                _ => Err(ApiError::MethodNotAllowed(format!("{method} on {path}"))),
+            },
+            Some(Route::Lead(lead)) => match method.as_str() {
+                "GET" => leads::get(app, &req, &lead).await,
+                "DELETE" => leads::erase(app, &req, &lead).await,
+                _ => Err(ApiError::MethodNotAllowed(format!("{method} on {path}"))),
+            },
+            Some(Route::Qualification(lead)) => match method.as_str() {
+                "POST" => leads::qualify(app, &req, &lead).await,
+                _ => Err(ApiError::MethodNotAllowed(format!("{method} on {path}"))),
+            },
+            Some(Route::Insights) => match method.as_str() {
+                "GET" => insights::get(app, &req).await,
+                _ => Err(ApiError::MethodNotAllowed(format!("{method} on {path}"))),
+            },
+        }
     };
-    let response = result.unwrap_or_else(|e| error_response(&e));
+    let response = within_budget(&req, answer)
+        .await
+        .unwrap_or_else(|e| error_response(&e));
     let status = response.status().as_u16();
     if status >= 500 {
         tracing::error!(%method, route = route_name(&path), status, "request failed");
@@ -325,9 +329,49 @@ pub async fn route(app: &App, req: Request) -> Response<Body> {
     response
 }
 
+/// How long before Lambda's deadline a request gives up and answers 503 + Retry-After:
+/// time to write the answer and its log line.
+pub const ANSWER_MARGIN: std::time::Duration = std::time::Duration::from_millis(700);
+
+/// A request's budget without a Lambda deadline (`leadscore serve`): long enough for the
+/// slowest answer (an erasure's 5 s, `GET /insights` of a local store), short of hanging.
+pub const LOCAL_BUDGET: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Runs `answer` within the invocation's time: until Lambda's deadline less
+/// `ANSWER_MARGIN`. The store gives up its own retries in time (`deadline::within`); a call
+/// still pending then is dropped and the answer is 503 + Retry-After. What a dropped call
+/// may already have written is idempotent (event ids, conditional writes): the provider's
+/// retry finds it as a duplicate.
+async fn within_budget(
+    req: &Request,
+    answer: impl std::future::Future<Output = Result<Response<Body>, ApiError>>,
+) -> Result<Response<Body>, ApiError> {
+    let budget = match req.lambda_context_ref().filter(|c| c.deadline > 0) {
+        Some(ctx) => {
+            let left = ctx
+                .deadline()
+                .duration_since(std::time::SystemTime::now())
+                .unwrap_or_default();
+            left.saturating_sub(ANSWER_MARGIN)
+        }
+        None => LOCAL_BUDGET,
+    };
+    let deadline = tokio::time::Instant::now() + budget;
+    let answer = leadscore_store::deadline::within(deadline, answer);
+    match tokio::time::timeout_at(deadline, answer).await {
+        Ok(answer) => answer,
+        Err(_) => Err(ApiError::Unavailable(format!(
+            "out of time: storage did not answer within the request's {} ms",
+            budget.as_millis()
+        ))),
+    }
+}
+
 /// The route template, for logs: never the raw path, which may hold an email.
 fn route_name(path: &str) -> &'static str {
     match parse_route(path) {
+        // API Gateway's own route for html (its own throttle), so its name in logs too.
+        Some(Route::Webhook(Channel::Forms, source)) if source == "html" => "/webhooks/forms/html",
         Some(Route::Webhook(Channel::Forms, _)) => "/webhooks/forms/{source}",
         Some(Route::Webhook(Channel::Chatbot, _)) => "/webhooks/chatbot/{source}",
         Some(Route::Webhook(Channel::Email, _)) => "/webhooks/email/{source}",

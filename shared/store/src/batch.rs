@@ -30,12 +30,13 @@ pub(crate) async fn apply_batch_with<B: Backend + Clone + 'static>(
     let rules = Arc::new(rules.clone());
     let limit = Arc::new(tokio::sync::Semaphore::new(PARALLEL_LEADS));
     let mut tasks = tokio::task::JoinSet::new();
+    let deadline = crate::deadline::current();
     for (id, list) in groups {
         let (backend, rules, limit) = (backend.clone(), rules.clone(), limit.clone());
-        tasks.spawn(async move {
+        tasks.spawn(crate::deadline::carried(deadline, async move {
             let _permit = limit.acquire_owned().await;
             apply_group(&backend, &id, list, &rules, now).await
-        });
+        }));
     }
     let mut results: Vec<Option<Result<Applied, StoreError>>> =
         events.iter().map(|_| None).collect();

@@ -8,6 +8,7 @@
 
 mod batch;
 mod cursor;
+pub mod deadline;
 mod delivery;
 mod dynamo;
 mod embedded;

@@ -78,9 +78,13 @@ pub(crate) async fn settle_entries<B: Backend + ?Sized>(
                 break;
             }
             Err(CommitError::Conflict) => {
-                if let Some(j) = jitter.as_mut() {
-                    tokio::time::sleep(j.next()).await;
+                let wait = jitter.as_mut().map_or(Duration::ZERO, Jitter::next);
+                if crate::deadline::out_of_time(wait) {
+                    return Err(StoreError::Unavailable(
+                        "out of time retrying a contended lead; retry later".into(),
+                    ));
                 }
+                tokio::time::sleep(wait).await;
                 view = backend.view(&home).await?;
             }
             Err(CommitError::Store(e)) => return Err(e),

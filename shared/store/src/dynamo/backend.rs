@@ -29,6 +29,40 @@ fn attr_n(item: &Item, name: &str) -> Option<u64> {
         .and_then(|n| n.parse().ok())
 }
 
+/// Cancellation reasons that say "too busy": a transaction cancelled for them is worth a
+/// retry later (503), not a failure (500).
+fn throttled(reasons: &[Option<String>]) -> bool {
+    reasons.iter().any(|r| {
+        matches!(
+            r.as_deref(),
+            Some("ThrottlingError" | "ProvisionedThroughputExceeded" | "RequestLimitExceeded")
+        )
+    })
+}
+
+fn throttled_error() -> StoreError {
+    StoreError::Unavailable("DynamoDB throttled the transaction".into())
+}
+
+/// `sdk_error`, with throttled transaction cancellations as `Unavailable`.
+fn transact_error<R: std::fmt::Debug>(
+    e: aws_sdk_dynamodb::error::SdkError<TransactWriteItemsError, R>,
+) -> StoreError {
+    let reasons: Vec<Option<String>> = match e.as_service_error() {
+        Some(TransactWriteItemsError::TransactionCanceledException(t)) => t
+            .cancellation_reasons()
+            .iter()
+            .map(|r| r.code().map(str::to_string))
+            .collect(),
+        _ => Vec::new(),
+    };
+    if throttled(&reasons) {
+        throttled_error()
+    } else {
+        sdk_error(e)
+    }
+}
+
 fn conditional_failed<E: ProvideErrorMetadata>(e: &E) -> bool {
     e.code() == Some("ConditionalCheckFailedException")
 }
@@ -254,6 +288,9 @@ impl Backend for Dynamo {
             }
             _ => return Err(CommitError::Store(sdk_error(e))),
         };
+        if throttled(&reasons) {
+            return Err(CommitError::Store(throttled_error()));
+        }
         let failed =
             |i: usize| reasons.get(i).and_then(|r| r.as_deref()) == Some("ConditionalCheckFailed");
         let conflict = reasons
@@ -296,7 +333,7 @@ impl Backend for Dynamo {
             .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await;
-        self.tally(out, true).map(|_| ()).map_err(sdk_error)
+        self.tally(out, true).map(|_| ()).map_err(transact_error)
     }
 
     async fn purge(
@@ -423,4 +460,38 @@ fn snapshot_put(
     Ok(TransactWriteItem::builder()
         .put(put.build().map_err(build_error)?)
         .build())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_dynamodb::error::SdkError;
+    use aws_sdk_dynamodb::types::error::TransactionCanceledException;
+    use aws_sdk_dynamodb::types::CancellationReason;
+
+    fn cancelled(code: &str) -> SdkError<TransactWriteItemsError, ()> {
+        let t = TransactionCanceledException::builder()
+            .cancellation_reasons(CancellationReason::builder().code("None").build())
+            .cancellation_reasons(CancellationReason::builder().code(code).build())
+            .build();
+        SdkError::service_error(TransactWriteItemsError::TransactionCanceledException(t), ())
+    }
+
+    #[test]
+    fn a_transaction_cancelled_by_throttling_is_a_503_not_a_500() {
+        for code in [
+            "ThrottlingError",
+            "ProvisionedThroughputExceeded",
+            "RequestLimitExceeded",
+        ] {
+            assert!(
+                matches!(transact_error(cancelled(code)), StoreError::Unavailable(_)),
+                "{code}"
+            );
+        }
+        assert!(matches!(
+            transact_error(cancelled("ValidationError")),
+            StoreError::Internal(_)
+        ));
+    }
 }
