@@ -117,6 +117,21 @@ pub struct ServeOptions {
 }
 
 /// Binds, prints the banner, serves until stopped.
+/// Retention (`LEADSCORE_RETENTION_DAYS`): what is older than `keep` is forgotten now and
+/// then every day, while the server runs.
+async fn forget_daily(store: Embedded, keep: std::time::Duration) {
+    let mut day = tokio::time::interval(std::time::Duration::from_secs(86_400));
+    loop {
+        day.tick().await;
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let cutoff = leadscore_scoring::Timestamp::from_unix_seconds(now - keep.as_secs() as i64);
+        match store.forget_before(cutoff).await {
+            Ok(n) => tracing::info!(forgotten = n, "retention: older ledger entries removed"),
+            Err(e) => tracing::error!(error = %e, "retention: removal failed; retried tomorrow"),
+        }
+    }
+}
+
 pub async fn run(options: ServeOptions) -> Result<(), String> {
     let (rules, rules_from) = read_rules(options.rules.as_deref())?;
     let mut vars: Vec<(String, String)> = std::env::vars().collect();
@@ -135,6 +150,10 @@ pub async fn run(options: ServeOptions) -> Result<(), String> {
             data.display(),
             done.imported
         );
+    }
+    let retention = leadscore_store::retention_from_env()?;
+    if let Some(keep) = retention {
+        tokio::spawn(forget_daily(store.clone(), keep));
     }
     let router = build_with(store, &rules, vars.clone())?;
     let listener = tokio::net::TcpListener::bind(options.addr)

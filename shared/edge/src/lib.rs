@@ -254,6 +254,8 @@ impl Function {
 /// the Lambda runtime loop answering `function`'s routes.
 pub async fn run_lambda(function: Function) -> Result<(), lambda_http::Error> {
     logging::init();
+    // A bad retention would otherwise keep everything silently.
+    leadscore_store::retention_from_env().map_err(ConfigError)?;
     let store = Arc::new(leadscore_store::Dynamo::from_env().await);
     let app = App::from_env(store)?;
     tracing::info!(?function, "cold start");

@@ -71,6 +71,7 @@ async fn app_over(endpoint: String) -> App {
             operation_timeout: Duration::from_secs(120),
             max_attempts: 200,
             endpoint: Some(endpoint),
+            retention: None,
         })
         .await,
     );

@@ -18,6 +18,7 @@ mod listing;
 mod migrate;
 mod record;
 mod records;
+mod retention;
 mod settle;
 mod stitch;
 
@@ -27,6 +28,7 @@ pub use embedded::Embedded;
 pub use engine::Upkeep;
 pub use migrate::Migration;
 pub use record::{Completion, ReadBudget, Reading, Record, ScanProgress};
+pub use retention::{parse_retention, retention_from_env, MIN_RETENTION_DAYS, RETENTION_VAR};
 
 use async_trait::async_trait;
 use leadscore_scoring::{

@@ -111,6 +111,7 @@ async fn a_stopped_dynamodb_is_unavailable_and_leaves_nothing_partial() {
         operation_timeout: Duration::from_secs(timeout),
         max_attempts,
         endpoint: Some(format!("http://127.0.0.1:{port}")),
+        retention: None,
     };
     let setup = Dynamo::connect(config(60, 3)).await;
     setup.create_table().await.unwrap();

@@ -154,8 +154,13 @@ impl Dynamo {
 #[async_trait]
 impl Backend for Dynamo {
     async fn append(&self, id: &LeadId, entry: &LedgerEntry) -> Result<bool, StoreError> {
-        self.put_if(entry_item(id, entry)?, "attribute_not_exists(pk)")
-            .await
+        let mut item = entry_item(id, entry)?;
+        if let Some(keep) = self.retention {
+            // The table's TTL removes it once its event is older than the retention.
+            let until = entry.event.occurred_at.millis().div_euclid(1_000) + keep.as_secs() as i64;
+            item.insert("expires_at".into(), AttributeValue::N(until.to_string()));
+        }
+        self.put_if(item, "attribute_not_exists(pk)").await
     }
 
     fn snapshot_on_path(&self, settled: usize) -> bool {

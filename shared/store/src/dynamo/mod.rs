@@ -51,16 +51,21 @@ pub struct DynamoConfig {
     /// An endpoint for this store only; `None` follows the SDK's configuration
     /// (`AWS_ENDPOINT_URL_DYNAMODB`, then AWS's own).
     pub endpoint: Option<String>,
+    /// How long ledger entries are kept (`crate::retention`; `None`: for ever).
+    pub retention: Option<Duration>,
 }
 
 impl DynamoConfig {
-    /// `LEADSCORE_TABLE` (default `leadscore`), 10 s per operation, 3 SDK attempts.
+    /// `LEADSCORE_TABLE` (default `leadscore`), 10 s per operation, 3 SDK attempts, and
+    /// `LEADSCORE_RETENTION_DAYS` (a bad value keeps everything here: the functions check it
+    /// at start with `retention_from_env`).
     pub fn from_env() -> Self {
         DynamoConfig {
             table: std::env::var("LEADSCORE_TABLE").unwrap_or_else(|_| "leadscore".to_string()),
             operation_timeout: Duration::from_secs(10),
             max_attempts: 3,
             endpoint: None,
+            retention: crate::retention_from_env().unwrap_or(None),
         }
     }
 }
@@ -78,6 +83,7 @@ pub struct Dynamo {
     client: Client,
     table: String,
     usage: Arc<Mutex<Usage>>,
+    retention: Option<Duration>,
 }
 
 pub(crate) type Item = HashMap<String, AttributeValue>;
@@ -153,6 +159,7 @@ impl Dynamo {
             client: Client::new(&sdk),
             table: config.table,
             usage: Arc::new(Mutex::new(Usage::default())),
+            retention: config.retention,
         }
     }
 

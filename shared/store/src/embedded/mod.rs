@@ -16,6 +16,7 @@ use std::sync::Arc;
 
 mod backend;
 mod delivery;
+mod retention;
 mod scan;
 
 /// "<lead id>#<event id>" -> LedgerEntry (JSON); empty: a tombstone (an erased person's
