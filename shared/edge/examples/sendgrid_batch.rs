@@ -8,7 +8,6 @@
 //! ```
 
 #[path = "../../providers/tests/common/mod.rs"]
-#[allow(dead_code)]
 mod providers;
 
 use lambda_http::Body;

@@ -1,5 +1,5 @@
 //! The time one request has, so that the store gives up in time for the edge to answer 503
-//! + Retry-After instead of being killed by Lambda's timeout. The edge runs each request
+//! with Retry-After instead of being killed by Lambda's timeout. The edge runs each request
 //! within [`within`]; the store's own retries (a lost snapshot race) stop when the next wait
 //! would pass the deadline. Outside `within` (tests, the CLI) there is no deadline.
 
