@@ -14,13 +14,17 @@ pub struct Matched {
 }
 
 /// Matches like API Gateway: literal segments equal, `{name}` takes one non-empty segment,
-/// the method must be the route's own (an HTTP API has no implicit HEAD or OPTIONS).
+/// the method must be the route's own (an HTTP API has no implicit HEAD or OPTIONS). When
+/// several routes match, the most specific wins, as in API Gateway: a literal segment beats
+/// a `{name}` at the first place they differ (`POST /webhooks/forms/html` over
+/// `POST /webhooks/forms/{source}`), whatever the order of `routes`.
 pub fn match_route<'a>(
     routes: impl IntoIterator<Item = (&'a str, &'a str)>,
     method: &str,
     path: &str,
 ) -> Option<Matched> {
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let mut best: Option<(Vec<bool>, Matched)> = None;
     for (route_method, template) in routes {
         if !route_method.eq_ignore_ascii_case(method) {
             continue;
@@ -40,14 +44,22 @@ pub fn match_route<'a>(
                 None => part == seg,
             }
         });
-        if matched {
-            return Some(Matched {
+        if !matched {
+            continue;
+        }
+        let literal: Vec<bool> = parts.iter().map(|p| !p.starts_with('{')).collect();
+        if best.as_ref().is_some_and(|(b, _)| *b >= literal) {
+            continue;
+        }
+        best = Some((
+            literal,
+            Matched {
                 route_key: format!("{} {}", route_method.to_ascii_uppercase(), template),
                 params,
-            });
-        }
+            },
+        ));
     }
-    None
+    best.map(|(_, m)| m)
 }
 
 /// API Gateway passes path parameters decoded (`ada%40example.com` -> `ada@example.com`).
@@ -226,6 +238,27 @@ mod tests {
         );
         assert!(match_route(ROUTES, "GET", "/leads/x/y").is_none());
         assert!(match_route(ROUTES, "GET", "/nope").is_none());
+    }
+
+    #[test]
+    fn a_literal_route_wins_over_a_parameter_like_api_gateway() {
+        for routes in [
+            [
+                ("POST", "/webhooks/forms/{source}"),
+                ("POST", "/webhooks/forms/html"),
+            ],
+            [
+                ("POST", "/webhooks/forms/html"),
+                ("POST", "/webhooks/forms/{source}"),
+            ],
+        ] {
+            let html = match_route(routes, "POST", "/webhooks/forms/html").unwrap();
+            assert_eq!(html.route_key, "POST /webhooks/forms/html");
+            assert!(html.params.is_empty());
+            let json = match_route(routes, "POST", "/webhooks/forms/json").unwrap();
+            assert_eq!(json.route_key, "POST /webhooks/forms/{source}");
+            assert_eq!(json.params, vec![("source".into(), "json".into())]);
+        }
     }
 
     #[test]

@@ -21,6 +21,7 @@ fn template() -> BTreeSet<Route> {
 fn template_has_every_route_of_the_api() {
     let expected: BTreeSet<Route> = [
         ("POST", "/webhooks/forms/{source}", "form-submission"),
+        ("POST", "/webhooks/forms/html", "form-submission"),
         ("POST", "/webhooks/chatbot/{source}", "chatbot-message"),
         ("POST", "/webhooks/email/{source}", "newsletter-click"),
         ("GET", "/webhooks/email/{source}", "newsletter-click"),

@@ -86,7 +86,7 @@ async fn the_local_server_serves_exactly_the_template_routes() {
     let dir = tempfile::tempdir().unwrap();
     let addr = spawn(dir.path()).await;
     let routes = local_routes().unwrap();
-    assert_eq!(routes.len(), 10);
+    assert_eq!(routes.len(), 11);
     for (method, path) in &routes {
         let concrete = path
             .replace("{source}", "json")
@@ -102,6 +102,29 @@ async fn the_local_server_serves_exactly_the_template_routes() {
         }
         assert_ne!(reply.status, 404, "{method} {path} was not routed");
     }
+    // html has its own route, which wins over {source} as in API Gateway: the handler gets
+    // the literal route key (and no path parameter).
+    let local: Vec<(&str, &str)> = routes
+        .iter()
+        .map(|(m, p)| (m.as_str(), p.as_str()))
+        .collect();
+    let html = leadscore::apigw::match_route(local.iter().copied(), "POST", "/webhooks/forms/html")
+        .unwrap();
+    assert_eq!(html.route_key, "POST /webhooks/forms/html");
+    assert!(html.params.is_empty());
+    let reply = common::send(addr, "POST", "/webhooks/forms/html", &[], b"").await;
+    assert_eq!(
+        reply.status, 401,
+        "html without LEADSCORE_ALLOWED_ORIGINS is closed"
+    );
+    assert!(
+        reply.json()["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("LEADSCORE_ALLOWED_ORIGINS"),
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
     for (method, path) in [
         ("PUT", "/leads/x"),
         ("GET", "/webhooks/forms/json"),

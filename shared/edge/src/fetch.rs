@@ -1,5 +1,6 @@
 //! The only outbound HTTP the edge makes: fetching an SNS signing certificate and confirming
-//! an SNS subscription, at URLs the SES adapter has already checked to be AWS's own.
+//! an SNS subscription, at URLs the SES adapter has already checked to be AWS's own, and
+//! asking a human-verification provider about an html form's token (its fixed siteverify URL).
 
 use async_trait::async_trait;
 use std::time::Duration;
@@ -8,6 +9,10 @@ use std::time::Duration;
 pub trait Fetch: Send + Sync {
     /// GETs `url` and returns the body of a 2xx answer.
     async fn get(&self, url: &str) -> Result<Vec<u8>, String>;
+
+    /// POSTs `form` (`application/x-www-form-urlencoded`) to `url` and returns the body of a
+    /// 2xx answer.
+    async fn post_form(&self, url: &str, form: &[(&str, &str)]) -> Result<Vec<u8>, String>;
 }
 
 /// reqwest with rustls and a short timeout: a slow AWS endpoint must not hold a webhook.
@@ -31,6 +36,21 @@ impl Fetch for HttpFetch {
         let response = self
             .client
             .get(url)
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        if !response.status().is_success() {
+            return Err(format!("{url} answered {}", response.status()));
+        }
+        let bytes = response.bytes().await.map_err(|e| e.to_string())?;
+        Ok(bytes.to_vec())
+    }
+
+    async fn post_form(&self, url: &str, form: &[(&str, &str)]) -> Result<Vec<u8>, String> {
+        let response = self
+            .client
+            .post(url)
+            .form(form)
             .send()
             .await
             .map_err(|e| e.to_string())?;

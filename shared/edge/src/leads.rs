@@ -77,6 +77,15 @@ fn bant_answer<T: serde::Serialize>(answer: &Option<BantAnswer<T>>, met: bool) -
 
 /// The lead document of the stage API, scored as of `now`. Field names are a contract.
 pub fn lead_document(state: &LeadState, rules: &Rules, now: Timestamp) -> Value {
+    let mut doc = lead_content(state, rules, now);
+    stamp(&mut doc, now);
+    doc
+}
+
+/// The lead document without `score.as_of`: everything a client sees but the time it was
+/// asked at. The ETag hashes this, so it changes when a figure does (decay included) and not
+/// merely because a millisecond passed.
+fn lead_content(state: &LeadState, rules: &Rules, now: Timestamp) -> Value {
     let breakdown = score(state, rules, now);
     let status = rules.bant_status(&state.bant);
     let signals: Map<String, Value> = state
@@ -113,7 +122,6 @@ pub fn lead_document(state: &LeadState, rules: &Rules, now: Timestamp) -> Value 
             "engagement": breakdown.engagement,
             "total": breakdown.total,
             "grade": breakdown.grade,
-            "as_of": now,
         },
         "explanation": breakdown.contributions,
         "bant": {
@@ -132,12 +140,23 @@ pub fn lead_document(state: &LeadState, rules: &Rules, now: Timestamp) -> Value 
     })
 }
 
-fn etag(body: &str) -> String {
-    let digest = Sha256::digest(body.as_bytes());
-    format!("\"{}\"", hex::encode(&digest[..16]))
+/// Adds the time the document was scored at (`score.as_of`), which the ETag leaves out.
+fn stamp(doc: &mut Value, now: Timestamp) {
+    if let Some(score) = doc.get_mut("score").and_then(Value::as_object_mut) {
+        score.insert("as_of".into(), json!(now));
+    }
 }
 
+/// The validator of `content` (a document without its `as_of` times). Weak (`W/`): two
+/// answers with one tag show the same lead and figures, scored at different instants.
+fn etag(content: &Value) -> String {
+    let digest = Sha256::digest(content.to_string().as_bytes());
+    format!("W/\"{}\"", hex::encode(&digest[..16]))
+}
+
+/// Whether `If-None-Match` names `tag`, by weak comparison (RFC 9110: `W/` ignored).
 fn if_none_match(req: &Request, tag: &str) -> bool {
+    let tag = tag.trim_start_matches("W/");
     header(req, "if-none-match").is_some_and(|h| {
         h.split(',')
             .map(|t| t.trim().trim_start_matches("W/"))
@@ -152,18 +171,25 @@ pub(crate) async fn get(app: &App, req: &Request, lead: &str) -> Result<Response
     let found = app.store.get(&key, &app.rules, now).await?;
     let StoredLead { state, .. } =
         found.ok_or_else(|| ApiError::NotFound("no such lead".into()))?;
-    let body = lead_document(&state, &app.rules, now).to_string();
-    let tag = etag(&body);
+    let mut doc = lead_content(&state, &app.rules, now);
+    let tag = etag(&doc);
+    stamp(&mut doc, now);
+    revalidated(req, &tag, &doc)
+}
+
+/// `body` with its ETag, or 304 and no body when `If-None-Match` names that tag. `no-cache`:
+/// a client revalidates every time (scores decay as time passes), and a 304 costs no body.
+fn revalidated(req: &Request, tag: &str, body: &Value) -> Result<Response<Body>, ApiError> {
     let builder = Response::builder()
-        .header("etag", &tag)
+        .header("etag", tag)
         .header("cache-control", "private, no-cache");
-    let response = if if_none_match(req, &tag) {
+    let response = if if_none_match(req, tag) {
         builder.status(304).body(Body::Empty)
     } else {
         builder
             .status(200)
             .header("content-type", "application/json")
-            .body(Body::from(body))
+            .body(Body::from(body.to_string()))
     };
     response.map_err(|e| ApiError::Internal(e.to_string()))
 }
@@ -230,12 +256,16 @@ pub(crate) async fn list(app: &App, req: &Request) -> Result<Response<Body>, Api
     let leads: Vec<Value> = page
         .leads
         .iter()
-        .map(|l| lead_document(&l.state, &app.rules, now))
+        .map(|l| lead_content(&l.state, &app.rules, now))
         .collect();
-    Ok(json_response(
-        200,
-        &json!({ "leads": leads, "next": page.next }),
-    ))
+    let mut body = json!({ "leads": leads, "next": page.next });
+    let tag = etag(&body);
+    if let Some(leads) = body["leads"].as_array_mut() {
+        for doc in leads {
+            stamp(doc, now);
+        }
+    }
+    revalidated(req, &tag, &body)
 }
 
 pub(crate) async fn erase(

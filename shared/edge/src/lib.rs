@@ -6,8 +6,10 @@
 //! webhooks, applies events through the store, and maps every failure to HTTP once
 //! ([`ApiError`]). It never logs a raw email address.
 
+mod captcha;
 mod error;
 mod fetch;
+mod html;
 mod insights;
 mod leads;
 mod limiter;
@@ -15,6 +17,7 @@ pub mod logging;
 mod webhooks;
 pub mod worker;
 
+pub use captcha::{CAPTCHA_PROVIDER_VAR, CAPTCHA_SECRET_VAR};
 pub use error::{action_name, ApiError, RETRY_AFTER_SECONDS};
 pub use fetch::{Fetch, HttpFetch};
 pub use insights::InsightsBudget;
@@ -45,6 +48,8 @@ pub struct App {
     pub(crate) fetch: Arc<dyn Fetch>,
     pub(crate) certificates: Arc<Mutex<BTreeMap<String, Vec<u8>>>>,
     pub(crate) limiter: Arc<limiter::RateLimiter>,
+    /// Human verification of html forms, when configured.
+    pub(crate) captcha: Option<Arc<captcha::Captcha>>,
     pub(crate) clock: Clock,
     pub(crate) erasure_budget: std::time::Duration,
     pub(crate) insights_budget: InsightsBudget,
@@ -61,7 +66,8 @@ pub struct ConfigError(pub String);
 impl App {
     /// An app over `store`, with the rules file's text and the environment's variables
     /// (`LEADSCORE_SECRET_<SOURCE>`, `LEADSCORE_ALLOWED_ORIGINS`, `LEADSCORE_API_KEYS`,
-    /// `LEADSCORE_HTML_RATE_LIMIT`, `LEADSCORE_LEAD_ID_KEY`).
+    /// `LEADSCORE_HTML_RATE_LIMIT`, `LEADSCORE_CAPTCHA_PROVIDER`, `LEADSCORE_CAPTCHA_SECRET`,
+    /// `LEADSCORE_LEAD_ID_KEY`).
     pub fn new(
         store: Arc<dyn LeadStore>,
         rules_toml: &str,
@@ -97,6 +103,10 @@ impl App {
                     ))
                 })?,
         };
+        let captcha = captcha::Captcha::from_vars(
+            var(CAPTCHA_PROVIDER_VAR).as_deref(),
+            var(CAPTCHA_SECRET_VAR).as_deref(),
+        )?;
         Ok(App {
             store,
             rules: Arc::new(rules),
@@ -106,6 +116,7 @@ impl App {
             fetch: Arc::new(HttpFetch::default()),
             certificates: Arc::new(Mutex::new(BTreeMap::new())),
             limiter: Arc::new(limiter::RateLimiter::new(per_minute)),
+            captcha: captcha.map(Arc::new),
             clock: Arc::new(system_now),
             erasure_budget: leads::ERASURE_BUDGET,
             insights_budget: InsightsBudget::default(),
@@ -147,7 +158,8 @@ impl App {
         self
     }
 
-    /// Replaces the HTTP client used for SNS certificates and subscription confirmations.
+    /// Replaces the HTTP client used for SNS certificates, subscription confirmations and
+    /// human verification.
     pub fn with_fetch(mut self, fetch: Arc<dyn Fetch>) -> Self {
         self.fetch = fetch;
         self

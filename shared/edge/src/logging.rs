@@ -1,17 +1,36 @@
 //! Structured logs following Lambda's conventions: `AWS_LAMBDA_LOG_FORMAT` (`JSON` or text)
-//! and `AWS_LAMBDA_LOG_LEVEL` (error, warn, info, debug, trace; default info). `RUST_LOG`
-//! refines per module when set. Handlers log route templates and lead ids, never emails.
+//! and `AWS_LAMBDA_LOG_LEVEL` (TRACE, DEBUG, INFO, WARN, ERROR, FATAL, any case; default
+//! INFO). `RUST_LOG` refines per module when set. Handlers log route templates and lead ids,
+//! never emails.
 
 use tracing_subscriber::EnvFilter;
 
+/// The `tracing` filter directive for a Lambda log level (`AWS_LAMBDA_LOG_LEVEL`, as
+/// template.yaml's `LogLevel` allows). tracing has no FATAL level and nothing here logs
+/// worse than an error, so FATAL keeps errors only, as ERROR does: it asks for fewer lines,
+/// never for the INFO default. Unset or unknown: info.
+pub fn level_directive(lambda_level: Option<&str>) -> &'static str {
+    match lambda_level
+        .map(|l| l.trim().to_ascii_lowercase())
+        .as_deref()
+    {
+        Some("trace") => "trace",
+        Some("debug") => "debug",
+        Some("warn") => "warn",
+        Some("error" | "fatal") => "error",
+        _ => "info",
+    }
+}
+
+/// The filter `init` installs for a Lambda log level, when `RUST_LOG` is not set.
+pub fn filter(lambda_level: Option<&str>) -> EnvFilter {
+    EnvFilter::new(level_directive(lambda_level))
+}
+
 /// Installs the global subscriber once (later calls do nothing).
 pub fn init() {
-    let level = std::env::var("AWS_LAMBDA_LOG_LEVEL")
-        .ok()
-        .map(|l| l.trim().to_ascii_lowercase())
-        .filter(|l| ["error", "warn", "info", "debug", "trace"].contains(&l.as_str()))
-        .unwrap_or_else(|| "info".to_string());
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
+    let level = std::env::var("AWS_LAMBDA_LOG_LEVEL").ok();
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| filter(level.as_deref()));
     let json = std::env::var("AWS_LAMBDA_LOG_FORMAT")
         .map(|f| f.eq_ignore_ascii_case("json"))
         .unwrap_or(false);

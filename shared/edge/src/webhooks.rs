@@ -28,14 +28,8 @@ pub(crate) async fn receive(
     }
     let now = app.now();
     let ip = client_ip(req);
-    if source == "html" && req.method() == "POST" {
-        // The one source nobody signs: slow down floods from one address.
-        if let Some(ip) = ip {
-            app.limiter
-                .check(ip, now.millis())
-                .map_err(|retry_after| ApiError::TooManyRequests { retry_after })?;
-        }
-    }
+    // The one source nobody signs: per-IP limit and, when configured, human verification.
+    crate::html::admit(app, req, channel, source, ip, now).await?;
     let headers: Vec<(String, String)> = req
         .headers()
         .iter()

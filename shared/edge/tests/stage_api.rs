@@ -101,6 +101,127 @@ async fn etag_and_if_none_match() {
 }
 
 #[tokio::test]
+async fn the_etag_holds_while_nothing_visible_changes_under_the_real_clock() {
+    let t = app();
+    // Seeded under the frozen clock (the test signatures are dated at it), read as deployed.
+    seed(&t.app, "e1", "form_submitted", "cy@acme.io").await;
+    let live = real_clock_app(t.store.clone());
+    let path = "/leads/cy%40acme.io";
+    let first = api_get(&live, path, "").await;
+    assert_eq!(first.status, 200);
+    let tag = first.header("etag").unwrap().to_string();
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let second = api_get(&live, path, "").await;
+    assert_ne!(
+        first.json()["score"]["as_of"],
+        second.json()["score"]["as_of"],
+        "each answer is scored as of its request"
+    );
+    assert_eq!(second.header("etag"), Some(tag.as_str()));
+    let again = api_get_if_none_match(&live, path, "", &tag).await;
+    assert_eq!(again.status, 304);
+    assert!(again.body.is_empty());
+    assert_eq!(again.header("etag"), Some(tag.as_str()));
+    // The tag is weak (the instant differs); its opaque part, or the tag in a list, matches.
+    assert!(tag.starts_with("W/\""), "{tag}");
+    assert_eq!(
+        api_get_if_none_match(&live, path, "", &tag[2..])
+            .await
+            .status,
+        304
+    );
+    let listed = format!("\"other\", {tag}");
+    assert_eq!(
+        api_get_if_none_match(&live, path, "", &listed).await.status,
+        304
+    );
+    // A stage move is a visible change.
+    let moved = qualify(
+        &live,
+        "cy%40acme.io",
+        &json!({"id": "q1", "action": "opportunity"}),
+    )
+    .await;
+    assert_eq!(moved.status, 200);
+    let changed = api_get_if_none_match(&live, path, "", &tag).await;
+    assert_eq!(changed.status, 200);
+    assert_eq!(changed.json()["stage"], "opportunity");
+    assert_ne!(changed.header("etag"), Some(tag.as_str()));
+}
+
+#[tokio::test]
+async fn the_etag_changes_when_the_score_decays() {
+    let t = app();
+    let clock = std::sync::Arc::new(std::sync::atomic::AtomicI64::new(NOW_MS));
+    let app = moving_clock_app(t.store.clone(), clock.clone());
+    seed(&app, "e1", "form_submitted", "di@acme.io").await;
+    let path = "/leads/di%40acme.io";
+    let first = api_get(&app, path, "").await;
+    let tag = first.header("etag").unwrap().to_string();
+    let engagement = first.json()["score"]["engagement"].clone();
+    // An hour on, the decayed points still round to the same figures: same tag.
+    clock.fetch_add(3_600_000, std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(
+        api_get_if_none_match(&app, path, "", &tag).await.status,
+        304
+    );
+    // Two half-lives on (30 days each), the engagement figure has fallen: a new tag.
+    clock.fetch_add(60 * 86_400_000, std::sync::atomic::Ordering::SeqCst);
+    let decayed = api_get_if_none_match(&app, path, "", &tag).await;
+    assert_eq!(decayed.status, 200);
+    assert_ne!(decayed.json()["score"]["engagement"], engagement);
+    assert_ne!(decayed.header("etag"), Some(tag.as_str()));
+}
+
+#[tokio::test]
+async fn listing_pages_have_an_etag() {
+    let t = app();
+    for i in 0..3 {
+        seed(
+            &t.app,
+            &format!("d{i}"),
+            "demo_requested",
+            &format!("q{i}@acme.io"),
+        )
+        .await;
+    }
+    let live = real_clock_app(t.store.clone());
+    let first = api_get(&live, "/leads", "stage=sql&limit=2").await;
+    assert_eq!(first.status, 200);
+    assert_eq!(first.header("cache-control"), Some("private, no-cache"));
+    let tag = first.header("etag").unwrap().to_string();
+    let again = api_get_if_none_match(&live, "/leads", "stage=sql&limit=2", &tag).await;
+    assert_eq!(again.status, 304);
+    assert!(again.body.is_empty());
+    // Another page is another document.
+    let next = first.json()["next"].as_str().unwrap().to_string();
+    let second = api_get_if_none_match(
+        &live,
+        "/leads",
+        &format!("stage=sql&limit=2&cursor={next}"),
+        &tag,
+    )
+    .await;
+    assert_eq!(second.status, 200);
+    assert_ne!(second.header("etag"), Some(tag.as_str()));
+    // A lead leaving the page's stage changes the page.
+    let on_page = first.json()["leads"][0]["email"]
+        .as_str()
+        .unwrap()
+        .replace('@', "%40");
+    let moved = qualify(
+        &live,
+        &on_page,
+        &json!({"id": "q1", "action": "opportunity"}),
+    )
+    .await;
+    assert_eq!(moved.status, 200);
+    let changed = api_get_if_none_match(&live, "/leads", "stage=sql&limit=2", &tag).await;
+    assert_eq!(changed.status, 200);
+    assert_ne!(changed.header("etag"), Some(tag.as_str()));
+}
+
+#[tokio::test]
 async fn api_keys_are_required_and_checked() {
     let t = app();
     seed(&t.app, "e1", "form_submitted", "cy@acme.io").await;

@@ -54,6 +54,11 @@ impl Fetch for FakeFetch {
             Ok(b"<ConfirmSubscriptionResponse/>".to_vec())
         }
     }
+
+    async fn post_form(&self, url: &str, _: &[(&str, &str)]) -> Result<Vec<u8>, String> {
+        self.seen.lock().unwrap().push(url.to_string());
+        Err("no POST expected here (human verification is off)".into())
+    }
 }
 
 struct World {
@@ -779,4 +784,307 @@ async fn a_mailgun_retry_after_a_503_lands_and_its_token_stays_bound() {
     assert_eq!(counts(&retry), (1, 0, 0));
     let replay = send(&app, gateway(&forged, "203.0.113.66")).await;
     assert_eq!(replay.status, 401);
+}
+
+// Human verification of html forms (LEADSCORE_CAPTCHA_PROVIDER / _SECRET), with a fake
+// siteverify behind the app's Fetch.
+
+const CAPTCHA_SECRET: &str = "0x4AAAAAAAtest-secret";
+
+fn captcha_world(provider: &str, siteverify: Arc<common::FakeSiteverify>) -> World {
+    let mut vars = vars();
+    vars.extend(common::captcha_vars(provider, CAPTCHA_SECRET));
+    let mut w = world_with(vars);
+    w.app = w.app.clone().with_fetch(siteverify);
+    w
+}
+
+/// The contact form with `extra` fields (already urlencoded) appended.
+fn contact_with(extra: &str) -> Vec<u8> {
+    let mut body = fixture("html/contact.form");
+    while body.last() == Some(&b'\n') {
+        body.pop();
+    }
+    body.extend_from_slice(extra.as_bytes());
+    body
+}
+
+async fn ledger_text(store: &dyn LeadStore, email: &str) -> String {
+    let key = leadscore_store::LeadKey::Email(leadscore_scoring::Email::parse(email).unwrap());
+    let now = Timestamp::from_unix_seconds(NOW);
+    let lead = store
+        .get(&key, &Rules::default_rules(), now)
+        .await
+        .unwrap()
+        .expect("the lead was stored");
+    serde_json::to_string(&store.ledger(&lead.state.id).await.unwrap()).unwrap()
+}
+
+#[tokio::test]
+async fn html_forms_with_a_verified_token_land_without_the_token() {
+    let siteverify = common::FakeSiteverify::answering(json!({
+        "success": true, "challenge_ts": "2026-11-22T09:59:58Z", "hostname": "www.example.com",
+        "error-codes": []
+    }));
+    let w = captcha_world("turnstile", siteverify.clone());
+    let body = contact_with("&cf-turnstile-response=0.tok%2Ben-1");
+    let answer = send(&w.app, gateway(&signed("html", &body, NOW), "192.0.2.10")).await;
+    assert_eq!(
+        answer.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&answer.body)
+    );
+    assert!(counts(&answer).0 >= 1);
+    let calls = siteverify.calls();
+    assert_eq!(calls.len(), 1);
+    let (url, form) = &calls[0];
+    assert_eq!(
+        url,
+        "https://challenges.cloudflare.com/turnstile/v0/siteverify"
+    );
+    let field = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+    assert_eq!(field("secret"), Some(CAPTCHA_SECRET));
+    assert_eq!(field("response"), Some("0.tok+en-1"));
+    assert_eq!(
+        field("remoteip"),
+        Some("192.0.2.10"),
+        "the client IP, as advised"
+    );
+    // The token is no answer of the visitor's: not kept as a profile field.
+    let ledger = ledger_text(w.store.as_ref(), "ada@example.com").await;
+    assert!(ledger.contains("Acme"), "{ledger}");
+    assert!(
+        !ledger.contains("0.tok") && !ledger.contains("turnstile"),
+        "{ledger}"
+    );
+    // Other sources never meet the widget.
+    let typeform = fixture("typeform/form_response.json");
+    let signed_typeform = send(
+        &w.app,
+        gateway(&signed("typeform", &typeform, NOW - 30), "192.0.2.10"),
+    )
+    .await;
+    assert_eq!(signed_typeform.status, 200);
+    assert_eq!(siteverify.calls().len(), 1);
+}
+
+#[tokio::test]
+async fn html_forms_in_multipart_carry_their_token_too() {
+    let siteverify = common::FakeSiteverify::answering(json!({"success": true}));
+    let w = captcha_world("hcaptcha", siteverify.clone());
+    let body = "--b1\r\nContent-Disposition: form-data; name=\"email\"\r\n\r\nmo@example.com\r\n--b1\r\nContent-Disposition: form-data; name=\"h-captcha-response\"\r\n\r\nP1_token\r\n--b1\r\nContent-Disposition: form-data; name=\"g-recaptcha-response\"\r\n\r\nP1_token\r\n--b1--\r\n";
+    let req = signed("html", body.as_bytes(), NOW)
+        .with_header("content-type", "multipart/form-data; boundary=b1");
+    let answer = send(&w.app, gateway(&req, "192.0.2.10")).await;
+    assert_eq!(
+        answer.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&answer.body)
+    );
+    let calls = siteverify.calls();
+    assert_eq!(calls[0].0, "https://api.hcaptcha.com/siteverify");
+    assert!(calls[0].1.contains(&("response".into(), "P1_token".into())));
+    let ledger = ledger_text(w.store.as_ref(), "mo@example.com").await;
+    assert!(!ledger.contains("P1_token"), "{ledger}");
+}
+
+#[tokio::test]
+async fn html_forms_without_a_valid_token_are_refused_and_store_nothing() {
+    // (provider's answer, token sent, status, error code, what the message says)
+    type Case = (
+        Arc<common::FakeSiteverify>,
+        Option<&'static str>,
+        u16,
+        &'static str,
+        &'static str,
+    );
+    let cases: Vec<Case> = vec![
+        (
+            common::FakeSiteverify::answering(json!({"success": true})),
+            None,
+            403,
+            "forbidden",
+            "cf-turnstile-response",
+        ),
+        (
+            common::FakeSiteverify::answering(json!({"success": true})),
+            Some("+++"),
+            403,
+            "forbidden",
+            "cf-turnstile-response",
+        ),
+        (
+            common::FakeSiteverify::answering(
+                json!({"success": false, "error-codes": ["invalid-input-response"]}),
+            ),
+            Some("forged"),
+            403,
+            "forbidden",
+            "invalid-input-response",
+        ),
+        (
+            common::FakeSiteverify::answering(
+                json!({"success": false, "error-codes": ["timeout-or-duplicate"]}),
+            ),
+            Some("replayed"),
+            403,
+            "forbidden",
+            "timeout-or-duplicate",
+        ),
+        (
+            common::FakeSiteverify::unreachable(),
+            Some("fine"),
+            503,
+            "storage_unavailable",
+            "",
+        ),
+        (
+            common::FakeSiteverify::answering(
+                json!({"success": false, "error-codes": ["internal-error"]}),
+            ),
+            Some("fine"),
+            503,
+            "storage_unavailable",
+            "",
+        ),
+        (
+            common::FakeSiteverify::answering(json!("<html>bad gateway</html>")),
+            Some("fine"),
+            503,
+            "storage_unavailable",
+            "",
+        ),
+        // Our secret is wrong: every visitor would be refused, so it is our error.
+        (
+            common::FakeSiteverify::answering(
+                json!({"success": false, "error-codes": ["invalid-input-secret"]}),
+            ),
+            Some("fine"),
+            500,
+            "internal",
+            "internal error",
+        ),
+    ];
+    for (siteverify, token, status, code, says) in cases {
+        let w = captcha_world("turnstile", siteverify.clone());
+        let body = match token {
+            Some(t) => contact_with(&format!("&cf-turnstile-response={t}")),
+            None => contact_with(""),
+        };
+        let answer = send(&w.app, gateway(&signed("html", &body, NOW), "192.0.2.10")).await;
+        assert_eq!(answer.status, status, "{token:?}: {}", answer.message());
+        assert_eq!(answer.code(), code, "{token:?}");
+        assert!(
+            answer.message().contains(says),
+            "{token:?}: {}",
+            answer.message()
+        );
+        if status == 503 {
+            assert!(answer.header("retry-after").is_some(), "{token:?}");
+        }
+        let verified = siteverify.calls().len();
+        assert_eq!(
+            verified,
+            usize::from(token.is_some_and(|t| t != "+++")),
+            "{token:?}: a form without a token costs no siteverify call"
+        );
+        assert!(
+            snapshot(w.store.as_ref()).await.is_empty(),
+            "{token:?}: a refused form wrote"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_per_ip_limit_comes_before_any_siteverify_call() {
+    let siteverify = common::FakeSiteverify::answering(json!({"success": true}));
+    let w = captcha_world("recaptcha", siteverify.clone());
+    // LEADSCORE_HTML_RATE_LIMIT=3 in these tests.
+    for n in 0..5 {
+        let body = contact_with(&format!("&g-recaptcha-response=t{n}"));
+        let answer = send(&w.app, gateway(&signed("html", &body, NOW), "192.0.2.20")).await;
+        assert_eq!(answer.status, if n < 3 { 200 } else { 429 }, "{n}");
+    }
+    assert_eq!(siteverify.calls().len(), 3);
+    assert!(siteverify
+        .calls()
+        .iter()
+        .all(|(url, _)| url == "https://www.google.com/recaptcha/api/siteverify"));
+}
+
+#[test]
+fn human_verification_is_configured_whole_or_not_at_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn LeadStore> = Arc::new(Embedded::open(dir.path()).unwrap());
+    let with = |extra: Vec<(&str, &str)>| {
+        let mut vars = vars();
+        vars.extend(
+            extra
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.to_string())),
+        );
+        App::new(store.clone(), DEFAULT_RULES_TOML, vars)
+            .err()
+            .map(|e| e.to_string())
+    };
+    assert_eq!(with(vec![]), None);
+    assert_eq!(
+        with(vec![
+            ("LEADSCORE_CAPTCHA_PROVIDER", ""),
+            ("LEADSCORE_CAPTCHA_SECRET", "")
+        ]),
+        None,
+        "the template's empty defaults: off"
+    );
+    for (vars, says) in [
+        (
+            vec![("LEADSCORE_CAPTCHA_PROVIDER", "turnstile")],
+            "needs LEADSCORE_CAPTCHA_SECRET",
+        ),
+        (
+            vec![("LEADSCORE_CAPTCHA_SECRET", "0x4AAA")],
+            "but LEADSCORE_CAPTCHA_PROVIDER is not",
+        ),
+        (
+            vec![
+                ("LEADSCORE_CAPTCHA_PROVIDER", "captcha.com"),
+                ("LEADSCORE_CAPTCHA_SECRET", "x"),
+            ],
+            "turnstile, hcaptcha, recaptcha",
+        ),
+    ] {
+        let err = with(vars.clone()).unwrap_or_else(|| panic!("{vars:?} started"));
+        assert!(err.contains(says), "{vars:?}: {err}");
+    }
+    // The captcha secret is not read as a webhook source's secret.
+    let app = App::new(
+        store.clone(),
+        DEFAULT_RULES_TOML,
+        common::captcha_vars("hcaptcha", "0x4AAA"),
+    )
+    .unwrap();
+    assert!(app.secrets().get("captcha").is_none());
+}
+
+#[tokio::test]
+async fn the_html_route_is_served_by_the_form_function_only() {
+    use leadscore_edge::{route_for, Function};
+    let w = world();
+    let req = || {
+        gateway(
+            &signed("html", &fixture("html/contact.form"), NOW),
+            "192.0.2.30",
+        )
+    };
+    assert_eq!(req().uri().path(), "/webhooks/forms/html");
+    for (function, status) in [
+        (Function::ChatbotMessage, 404),
+        (Function::StageQuery, 404),
+        (Function::FormSubmission, 200),
+    ] {
+        let answer = route_for(&w.app, function, req()).await;
+        assert_eq!(answer.status().as_u16(), status, "{function:?}");
+    }
 }

@@ -13,6 +13,13 @@ use crate::{AdapterError, Context, Inbound, Received};
 use serde_json::Value;
 
 const FORM_OR_MULTIPART: &[&str] = &["application/x-www-form-urlencoded", "multipart/form-data"];
+/// The tokens human-verification widgets add to a form (Turnstile, hCaptcha, reCAPTCHA;
+/// hCaptcha fills the last one too). The edge verifies them; they are not the visitor's answers.
+const CAPTCHA_FIELDS: &[&str] = &[
+    "cf-turnstile-response",
+    "h-captcha-response",
+    "g-recaptcha-response",
+];
 
 /// Fields of a urlencoded or multipart body.
 fn form_body(inbound: &Inbound<'_>, media: &str) -> Result<Vec<(String, String)>, AdapterError> {
@@ -66,7 +73,7 @@ pub(crate) fn html(inbound: &Inbound<'_>, ctx: &Context<'_>) -> Result<Received,
     for (k, v) in pairs {
         if matches!(k.as_str(), "form_name" | "_form" | "form") {
             form = Some(v);
-        } else if !k.starts_with('_') {
+        } else if !k.starts_with('_') && !CAPTCHA_FIELDS.contains(&k.as_str()) {
             // `_next`, `_subject`...: instructions to form backends, not answers.
             fields.push(Field::new(k, Value::String(v)));
         }

@@ -236,6 +236,27 @@ fn html_accepts_multipart_forms() {
 }
 
 #[test]
+fn html_forms_keep_no_human_verification_token() {
+    // The edge verifies the widget's token; it is not an answer to keep on the lead.
+    let mut body = fixture("html/contact.form");
+    body.extend_from_slice(
+        b"&cf-turnstile-response=0.tok&h-captcha-response=P1_tok&g-recaptcha-response=03A_tok",
+    );
+    let got = World::new()
+        .receive("html", &signed("html", &body, NOW))
+        .unwrap();
+    for event in &got.events {
+        assert!(
+            !format!("{:?}", event.profile).contains("tok"),
+            "{:?}",
+            event.profile
+        );
+    }
+    let form = event(&got, Signal::FormSubmitted);
+    assert_eq!(form.profile.company.as_deref(), Some("Acme"));
+}
+
+#[test]
 fn html_submissions_within_a_minute_are_one_submission() {
     let world = World::new();
     let body = fixture("html/contact.form");

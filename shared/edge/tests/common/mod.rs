@@ -55,6 +55,37 @@ pub fn app() -> TestApp {
     }
 }
 
+/// An app over `store` (e.g. a `TestApp`'s) that reads the system clock, as deployed.
+pub fn real_clock_app(store: Arc<dyn LeadStore>) -> App {
+    App::new(store, DEFAULT_RULES_TOML, vars()).unwrap()
+}
+
+/// An app over `store` whose clock is `clock` (milliseconds), which a test moves on.
+pub fn moving_clock_app(
+    store: Arc<dyn LeadStore>,
+    clock: Arc<std::sync::atomic::AtomicI64>,
+) -> App {
+    App::new(store, DEFAULT_RULES_TOML, vars())
+        .unwrap()
+        .with_clock(move || Timestamp::from_millis(clock.load(std::sync::atomic::Ordering::SeqCst)))
+}
+
+/// An API GET carrying `If-None-Match: tag`.
+pub async fn api_get_if_none_match(app: &App, path: &str, query: &str, tag: &str) -> Answer {
+    let auth = bearer();
+    send(
+        app,
+        request(
+            "GET",
+            path,
+            query,
+            &[("authorization", &auth), ("if-none-match", tag)],
+            b"",
+        ),
+    )
+    .await
+}
+
 /// A payload 2.0 event as API Gateway sends it, parsed by lambda_http like in Lambda.
 pub fn request(
     method: &str,
@@ -288,4 +319,62 @@ impl LeadStore for DownStore {
     ) -> Result<leadscore_store::DeliveryCheck, StoreError> {
         Err(StoreError::Unavailable("connection refused".into()))
     }
+}
+
+/// One siteverify call: the URL and the form fields sent.
+pub type SiteverifyCall = (String, Vec<(String, String)>);
+
+/// A human-verification provider behind the app's `Fetch` (no network): every siteverify
+/// gets `answer`, or fails as unreachable; the URL and form of each call are kept.
+pub struct FakeSiteverify {
+    answer: Result<Value, String>,
+    calls: std::sync::Mutex<Vec<SiteverifyCall>>,
+}
+
+impl FakeSiteverify {
+    pub fn answering(answer: Value) -> Arc<Self> {
+        Arc::new(FakeSiteverify {
+            answer: Ok(answer),
+            calls: Default::default(),
+        })
+    }
+
+    pub fn unreachable() -> Arc<Self> {
+        Arc::new(FakeSiteverify {
+            answer: Err("connection refused".into()),
+            calls: Default::default(),
+        })
+    }
+
+    /// The calls so far: (URL, form fields).
+    pub fn calls(&self) -> Vec<SiteverifyCall> {
+        self.calls.lock().unwrap().clone()
+    }
+}
+
+#[async_trait]
+impl leadscore_edge::Fetch for FakeSiteverify {
+    async fn get(&self, url: &str) -> Result<Vec<u8>, String> {
+        Err(format!("no GET expected here ({url})"))
+    }
+
+    async fn post_form(&self, url: &str, form: &[(&str, &str)]) -> Result<Vec<u8>, String> {
+        let form = form
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        self.calls.lock().unwrap().push((url.to_string(), form));
+        self.answer
+            .as_ref()
+            .map(|v| v.to_string().into_bytes())
+            .map_err(Clone::clone)
+    }
+}
+
+/// The variables that turn human verification on for html forms.
+pub fn captcha_vars(provider: &str, secret: &str) -> Vec<(String, String)> {
+    vec![
+        (leadscore_edge::CAPTCHA_PROVIDER_VAR.into(), provider.into()),
+        (leadscore_edge::CAPTCHA_SECRET_VAR.into(), secret.into()),
+    ]
 }
