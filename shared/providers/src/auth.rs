@@ -1,4 +1,5 @@
-//! Signature schemes. Every comparison of a secret-derived value is constant-time.
+//! The primitives of the signature schemes (`verify.rs` runs them as `sources.rs` describes).
+//! Every comparison of a secret-derived value is constant-time.
 
 use crate::util::check_fresh;
 use crate::{AdapterError, Inbound};
@@ -156,20 +157,27 @@ pub(crate) fn standard_webhooks(
     Ok((id.to_string(), signed_at))
 }
 
-/// SendGrid's Event Webhook: ECDSA P-256 / SHA-256 over `timestamp + body`, DER signature in
-/// base64, the configured secret being the base64 (DER SubjectPublicKeyInfo) public key.
-pub(crate) fn sendgrid(inbound: &Inbound<'_>, public_key_b64: &str) -> Result<(), AdapterError> {
+/// ECDSA P-256 / SHA-256 over `timestamp + body` (SendGrid's Event Webhook): the signature in
+/// base64 DER, the secret being the base64 (DER SubjectPublicKeyInfo) public key. `variable`
+/// names the secret in messages. Returns the signed time.
+pub(crate) fn ecdsa_p256(
+    inbound: &Inbound<'_>,
+    public_key_b64: &str,
+    signature_header: &str,
+    timestamp_name: &str,
+    variable: &str,
+) -> Result<Timestamp, AdapterError> {
     use p256::ecdsa::signature::Verifier;
     use p256::ecdsa::{Signature, VerifyingKey};
     use p256::pkcs8::DecodePublicKey;
 
-    let sig_b64 = header(inbound, "x-twilio-email-event-webhook-signature")?;
-    let ts_raw = header(inbound, "x-twilio-email-event-webhook-timestamp")?;
+    let sig_b64 = header(inbound, signature_header)?;
+    let ts_raw = header(inbound, timestamp_name)?;
     let der = B64
         .decode(public_key_b64.trim())
-        .map_err(|_| unauthorized("LEADSCORE_SECRET_SENDGRID is not a base64 public key"))?;
+        .map_err(|_| unauthorized(format!("{variable} is not a base64 public key")))?;
     let key = VerifyingKey::from_public_key_der(&der)
-        .map_err(|_| unauthorized("LEADSCORE_SECRET_SENDGRID is not a P-256 public key"))?;
+        .map_err(|_| unauthorized(format!("{variable} is not a P-256 public key")))?;
     let sig_der = B64
         .decode(sig_b64)
         .map_err(|_| unauthorized("signature is not base64"))?;
@@ -180,8 +188,9 @@ pub(crate) fn sendgrid(inbound: &Inbound<'_>, public_key_b64: &str) -> Result<()
     signed.extend_from_slice(inbound.body);
     key.verify(&signed, &signature)
         .map_err(|_| unauthorized("signature does not match"))?;
-    let ts = timestamp_header(ts_raw, "x-twilio-email-event-webhook-timestamp")?;
-    check_fresh(ts, inbound.now)
+    let ts = timestamp_header(ts_raw, timestamp_name)?;
+    check_fresh(ts, inbound.now)?;
+    Ok(ts)
 }
 
 #[cfg(test)]

@@ -1,11 +1,10 @@
 //! `json`, our own format for any sender (Standard Webhooks), and `segment`, the Segment /
-//! RudderStack webhook destination (identify, track, page).
+//! RudderStack webhook destination (identify, track, page). Their schemes are rows of
+//! `sources.rs`; these functions only parse.
 
-use crate::auth::{check_authorization, check_hex, hmac_sha1, standard_webhooks};
 use crate::fields::{country_code, flatten_fields, read_fields};
-use crate::util::{
-    at, event_id, parse_json, require_media_type, require_post, rfc3339, secret, text_at, JSON,
-};
+use crate::util::{at, event_id, parse_json, rfc3339, text_at};
+use crate::verify::Verified;
 use crate::{AdapterError, Context, Inbound, Received};
 use leadscore_scoring::{
     AnonymousId, Attributes, BantSource, BantUpdate, Email, Event, Identity, Profile, Signal,
@@ -42,11 +41,13 @@ fn items(v: Value) -> Vec<Value> {
     }
 }
 
-pub(crate) fn json(inbound: &Inbound<'_>, ctx: &Context<'_>) -> Result<Received, AdapterError> {
-    require_post(inbound)?;
-    let key = secret(ctx.secrets, "json")?;
-    require_media_type(inbound, JSON)?;
-    let (_, signed_at) = standard_webhooks(inbound, key)?;
+/// One event or an array of them; without `occurred_at`, an event is dated when it was signed.
+pub(crate) fn json(
+    inbound: &Inbound<'_>,
+    verified: &Verified,
+    _: &Context<'_>,
+) -> Result<Received, AdapterError> {
+    let signed_at = verified.signed_at.unwrap_or(inbound.now);
     let body = parse_json(inbound.body)?;
     let mut events = Vec::new();
     for (i, item) in items(body).into_iter().enumerate() {
@@ -113,21 +114,14 @@ fn json_event(i: usize, item: Value, signed_at: Timestamp) -> Result<Event, Adap
     })
 }
 
-/// Segment signs with `X-Signature` (hex HMAC-SHA1 of the body, unverified in a primary
-/// source); RudderStack sends a configured header, for which we take `Authorization`
-/// (Bearer token, or Basic `user:password`).
-pub(crate) fn segment(inbound: &Inbound<'_>, ctx: &Context<'_>) -> Result<Received, AdapterError> {
-    require_post(inbound)?;
-    let key = secret(ctx.secrets, "segment")?;
-    require_media_type(inbound, JSON)?;
-    match inbound.header("x-signature") {
-        Some(sig) => check_hex(
-            sig,
-            &hmac_sha1(key.as_bytes(), &[inbound.body]),
-            "X-Signature",
-        )?,
-        None => check_authorization(inbound, key)?,
-    }
+/// Segment (signed with `X-Signature`, hex HMAC-SHA1 of the body, unverified in a primary
+/// source) or RudderStack (a configured header, for which we take `Authorization`: Bearer
+/// token, or Basic `user:password`): one call, an array, or `{"batch": [...]}`.
+pub(crate) fn segment(
+    inbound: &Inbound<'_>,
+    _: &Verified,
+    ctx: &Context<'_>,
+) -> Result<Received, AdapterError> {
     let body = parse_json(inbound.body)?;
     let calls = match body {
         Value::Object(mut o) if o.get("batch").is_some_and(Value::is_array) => {

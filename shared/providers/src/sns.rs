@@ -1,7 +1,8 @@
-//! `ses`: Amazon SES events delivered by SNS over HTTPS. SNS signs each message with RSA
+//! The SNS scheme (`Scheme::Sns`, the `ses` source): SNS signs each message with RSA
 //! (SignatureVersion 1 = SHA1withRSA, 2 = SHA256withRSA) under a certificate served from an
 //! SNS host. Anyone can create an SNS topic and subscribe our URL, so a valid signature is
-//! not enough: the topic must be one of those listed in `LEADSCORE_SECRET_SES`.
+//! not enough: the topic must be one of those listed in `LEADSCORE_SECRET_SES`. The SES
+//! events inside are parsed by `email/ses.rs`.
 //!
 //! No 5-minute window here: SNS's scheme has none, and its retries keep the original
 //! `Timestamp` (for up to an hour by default), so a window would drop real deliveries. A
@@ -9,12 +10,9 @@
 //! the store.
 
 use crate::auth::unauthorized;
-use crate::email::{email_events, EmailItem, Mapped};
-use crate::util::{at, parse_json, require_media_type, require_post, rfc3339, secret, text_at};
-use crate::{AdapterError, Context, Inbound, Received};
+use crate::{AdapterError, Context};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
-use leadscore_scoring::{Email, Signal, Timestamp};
 use rsa::pkcs1v15::{Signature, VerifyingKey};
 use rsa::pkcs8::DecodePublicKey;
 use rsa::signature::Verifier;
@@ -50,7 +48,7 @@ pub(crate) fn is_sns_url(raw: &str, pem: bool) -> bool {
         && (!pem || url.path().ends_with(".pem"))
 }
 
-fn field<'a>(envelope: &'a Value, name: &str) -> Result<&'a str, AdapterError> {
+pub(crate) fn field<'a>(envelope: &'a Value, name: &str) -> Result<&'a str, AdapterError> {
     envelope
         .get(name)
         .and_then(Value::as_str)
@@ -100,7 +98,26 @@ fn string_to_sign(envelope: &Value, kind: &str) -> Result<String, AdapterError> 
     Ok(out)
 }
 
-fn verify(envelope: &Value, kind: &str, ctx: &Context<'_>) -> Result<(), AdapterError> {
+/// Checks an SNS envelope: its topic is one of `topics` (comma-separated), checked before the
+/// signature so that no certificate is fetched for someone else's topic; then its signature,
+/// under a certificate from an SNS host (`NeedCertificate` when the context lacks it).
+pub(crate) fn verify(
+    envelope: &Value,
+    topics: &str,
+    ctx: &Context<'_>,
+) -> Result<(), AdapterError> {
+    if !envelope.is_object() {
+        return Err(AdapterError::Malformed(
+            "expected an SNS JSON object".into(),
+        ));
+    }
+    let kind = field(envelope, "Type")?;
+    let topic = field(envelope, "TopicArn")?;
+    if !topics.split(',').any(|t| t.trim() == topic) {
+        return Err(unauthorized(format!(
+            "topic {topic} is not listed in LEADSCORE_SECRET_SES"
+        )));
+    }
     let cert_url = field(envelope, "SigningCertURL")?;
     if !is_sns_url(cert_url, true) {
         return Err(unauthorized(format!(
@@ -139,165 +156,6 @@ fn verify(envelope: &Value, kind: &str, ctx: &Context<'_>) -> Result<(), Adapter
         }
     };
     ok.map_err(|_| unauthorized("SNS signature does not match"))
-}
-
-pub(crate) fn ses(inbound: &Inbound<'_>, ctx: &Context<'_>) -> Result<Received, AdapterError> {
-    require_post(inbound)?;
-    let topics = secret(ctx.secrets, "ses")?;
-    // SNS posts JSON labelled text/plain.
-    require_media_type(inbound, &["text/plain", "application/json"])?;
-    let envelope = parse_json(inbound.body)?;
-    if !envelope.is_object() {
-        return Err(AdapterError::Malformed(
-            "expected an SNS JSON object".into(),
-        ));
-    }
-    let kind = field(&envelope, "Type")?.to_string();
-    let topic = field(&envelope, "TopicArn")?;
-    // Checked before the signature: no certificate is fetched for someone else's topic.
-    if !topics.split(',').any(|t| t.trim() == topic) {
-        return Err(unauthorized(format!(
-            "topic {topic} is not listed in LEADSCORE_SECRET_SES"
-        )));
-    }
-    verify(&envelope, &kind, ctx)?;
-    match kind.as_str() {
-        "SubscriptionConfirmation" => {
-            let url = field(&envelope, "SubscribeURL")?;
-            if !is_sns_url(url, false) {
-                return Err(AdapterError::Malformed(format!(
-                    "SubscribeURL {url} is not an https://sns.<region>.amazonaws.com/ URL"
-                )));
-            }
-            Ok(Received {
-                confirm_subscription: Some(url.to_string()),
-                ..Received::default()
-            })
-        }
-        "Notification" => {
-            let message_id = field(&envelope, "MessageId")?.to_string();
-            let message: Value =
-                serde_json::from_str(field(&envelope, "Message")?).map_err(|e| {
-                    AdapterError::Malformed(format!("SNS Message is not SES JSON: {e}"))
-                })?;
-            let mapped = ses_event(&message_id, &message, inbound.now)?;
-            email_events("ses", mapped, ctx.mapping)
-        }
-        // UnsubscribeConfirmation and anything new.
-        _ => Ok(Received {
-            ignored: 1,
-            ..Received::default()
-        }),
-    }
-}
-
-/// SES event publishing (`eventType`) or classic notifications (`notificationType`).
-fn ses_event(message_id: &str, m: &Value, now: Timestamp) -> Result<Vec<Mapped>, AdapterError> {
-    let kind = text_at(m, &["eventType"])
-        .or_else(|| text_at(m, &["notificationType"]))
-        .ok_or_else(|| AdapterError::Malformed("SES message without `eventType`".into()))?;
-    let mail = m
-        .get("mail")
-        .ok_or_else(|| AdapterError::Malformed("SES message without `mail`".into()))?;
-    let ses_message_id = text_at(mail, &["messageId"]);
-    let sent_at = mail.get("timestamp").and_then(rfc3339);
-    let campaign = at(mail, &["tags", "campaign"])
-        .and_then(|t| t.get(0))
-        .and_then(Value::as_str)
-        .map(str::to_string);
-    let first_destination = at(mail, &["destination"])
-        .and_then(|d| d.get(0))
-        .and_then(Value::as_str)
-        .map(str::to_string);
-    let base = |signal: Signal,
-                time: Option<Timestamp>,
-                email: Option<String>,
-                n: Option<usize>| EmailItem {
-        email: email.and_then(|e| Email::parse(&e).ok()),
-        campaign: campaign.clone(),
-        message_id: ses_message_id.clone(),
-        sent_at,
-        ..EmailItem::new(
-            match n {
-                Some(n) => format!("{message_id}:{n}"),
-                None => message_id.to_string(),
-            },
-            signal,
-            time.unwrap_or(now),
-        )
-    };
-    let recipients = |list: &str, key: &str| -> Vec<String> {
-        at(m, &[key, list])
-            .and_then(Value::as_array)
-            .map(|r| {
-                r.iter()
-                    .filter_map(|x| text_at(x, &["emailAddress"]))
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    let one = |i: EmailItem| vec![Mapped::Item(Box::new(i))];
-    let many = |signal: Signal, key: &str, list: &str| -> Vec<Mapped> {
-        let time = at(m, &[key, "timestamp"]).and_then(rfc3339);
-        let all = recipients(list, key);
-        let several = all.len() > 1;
-        all.into_iter()
-            .enumerate()
-            .map(|(n, e)| Mapped::Item(Box::new(base(signal, time, Some(e), several.then_some(n)))))
-            .collect()
-    };
-    Ok(match kind.as_str() {
-        "Click" => {
-            let c = m.get("click").unwrap_or(&Value::Null);
-            let link_campaign = at(c, &["linkTags", "campaign"])
-                .and_then(|t| t.get(0))
-                .and_then(Value::as_str)
-                .map(str::to_string);
-            let mut i = base(
-                Signal::EmailClicked,
-                c.get("timestamp").and_then(rfc3339),
-                first_destination,
-                None,
-            );
-            i.url = text_at(c, &["link"]);
-            i.user_agent = c
-                .get("userAgent")
-                .map(|u| u.as_str().unwrap_or_default().to_string());
-            i.campaign = link_campaign.or(i.campaign);
-            one(i)
-        }
-        "Open" => {
-            let o = m.get("open").unwrap_or(&Value::Null);
-            let mut i = base(
-                Signal::EmailOpened,
-                o.get("timestamp").and_then(rfc3339),
-                first_destination,
-                None,
-            );
-            i.user_agent = o
-                .get("userAgent")
-                .map(|u| u.as_str().unwrap_or_default().to_string());
-            one(i)
-        }
-        "Bounce" if text_at(m, &["bounce", "bounceType"]).as_deref() == Some("Permanent") => {
-            many(Signal::Bounced, "bounce", "bouncedRecipients")
-        }
-        "Complaint" => many(Signal::SpamComplaint, "complaint", "complainedRecipients"),
-        "Subscription"
-            if at(
-                m,
-                &["subscription", "newTopicPreferences", "unsubscribeAll"],
-            ) == Some(&Value::Bool(true)) =>
-        {
-            one(base(
-                Signal::Unsubscribed,
-                at(m, &["subscription", "timestamp"]).and_then(rfc3339),
-                first_destination,
-                None,
-            ))
-        }
-        _ => vec![Mapped::Ignored],
-    })
 }
 
 #[cfg(test)]
