@@ -100,7 +100,10 @@ async fn main() {
     let warm = providers::signed("sendgrid", warm.to_string().as_bytes(), providers::NOW);
     let started = Instant::now();
     let status = route(&app, gateway(&warm)).await.status();
-    println!("warm-up (1 event, new table): {status} in {:.2} s", started.elapsed().as_secs_f64());
+    println!(
+        "warm-up (1 event, new table): {status} in {:.2} s",
+        started.elapsed().as_secs_f64()
+    );
     println!("| request | events | people | bytes | answer | time |");
     println!("|---|---|---|---|---|---|");
     for (n, readers) in [(1, 300), (2, 300), (3, 600)] {

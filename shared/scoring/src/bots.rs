@@ -25,34 +25,10 @@ pub(crate) fn insert_hit(state: &mut LeadState, event: &Event, rules: &Rules) ->
     state.hits.insert(pos, hit.clone());
     let before: Vec<bool> = state.hits.iter().map(Hit::is_bot).collect();
 
-    let window = rules.burst_window_ms;
-    if rules.click_without_open {
-        judge_unopened_clicks(state, &hit, window);
-    }
-    if let (Signal::EmailClicked, Some(message)) = (hit.signal, &hit.message_id) {
-        let burst: Vec<usize> = state
-            .hits
-            .iter()
-            .enumerate()
-            .filter(|(_, h)| {
-                h.signal == Signal::EmailClicked
-                    && h.message_id.as_ref() == Some(message)
-                    && (h.at.millis() - hit.at.millis()).abs() <= window
-            })
-            .map(|(i, _)| i)
-            .collect();
-        if burst.len() >= 2 {
-            let reason = format!(
-                "burst: {} clicks of one message within {:.1} s",
-                burst.len(),
-                window as f64 / 1000.0
-            );
-            for i in burst {
-                if state.hits[i].bot.is_none() {
-                    state.hits[i].bot = Some(reason.clone());
-                }
-            }
-        }
+    if let (Signal::EmailClicked | Signal::EmailOpened, Some(message)) =
+        (hit.signal, hit.message_id.clone())
+    {
+        judge_message(state, &message, rules);
     }
     state
         .hits
@@ -64,37 +40,52 @@ pub(crate) fn insert_hit(state: &mut LeadState, event: &Event, rules: &Rules) ->
 
 const CLICK_WITHOUT_OPEN: &str = "click without open";
 
-/// `[bots] click_without_open`: a click on a message never opened is a scanner's, until an
-/// open of that message arrives (opens and clicks are often delivered out of order).
-fn judge_unopened_clicks(state: &mut LeadState, new: &Hit, window: i64) {
-    let Some(message) = &new.message_id else {
-        return;
-    };
-    let same = |h: &Hit| h.message_id.as_ref() == Some(message);
-    match new.signal {
-        Signal::EmailClicked => {
-            let opened = state.hits.iter().any(|h| {
-                h.signal == Signal::EmailOpened
-                    && same(h)
-                    && h.at.millis() <= new.at.millis() + window
-            });
-            if !opened {
-                if let Some(h) = state.hits.iter_mut().find(|h| h.event == new.event) {
-                    h.bot.get_or_insert_with(|| CLICK_WITHOUT_OPEN.to_string());
-                }
-            }
+/// A verdict this module gives (and may give again), as opposed to the event's own.
+fn derived(reason: &str) -> bool {
+    reason == CLICK_WITHOUT_OPEN
+        || (reason.starts_with("burst: ") && reason.contains(" clicks of one message within "))
+}
+
+/// Judges every click of `message` again over the whole set of hits, so that each verdict is
+/// a function of the set, never of the order the events came in:
+/// - a click within `burst_seconds` of another click of the message is a burst (its count is
+///   the clicks within that window of it);
+/// - with `[bots] click_without_open`, a click with no open of the message by then (opens
+///   and clicks are often delivered out of order: one up to the window after counts);
+/// - a verdict the event came with (the provider's) is kept as it is.
+fn judge_message(state: &mut LeadState, message: &str, rules: &Rules) {
+    let window = rules.burst_window_ms;
+    let same = |h: &Hit| h.message_id.as_deref() == Some(message);
+    let clicks: Vec<(usize, i64)> = state
+        .hits
+        .iter()
+        .enumerate()
+        .filter(|(_, h)| h.signal == Signal::EmailClicked && same(h))
+        .map(|(i, h)| (i, h.at.millis()))
+        .collect();
+    let opens: Vec<i64> = state
+        .hits
+        .iter()
+        .filter(|h| h.signal == Signal::EmailOpened && same(h))
+        .map(|h| h.at.millis())
+        .collect();
+    for &(i, at) in &clicks {
+        if state.hits[i].bot.as_deref().is_some_and(|r| !derived(r)) {
+            continue;
         }
-        Signal::EmailOpened => {
-            for h in state.hits.iter_mut() {
-                if h.signal == Signal::EmailClicked
-                    && same(h)
-                    && h.at.millis() + window >= new.at.millis()
-                    && h.bot.as_deref() == Some(CLICK_WITHOUT_OPEN)
-                {
-                    h.bot = None;
-                }
-            }
-        }
-        _ => {}
+        let near = clicks
+            .iter()
+            .filter(|(_, t)| (t - at).abs() <= window)
+            .count();
+        state.hits[i].bot = if near >= 2 {
+            Some(format!(
+                "burst: {near} clicks of one message within {:.1} s",
+                window as f64 / 1000.0
+            ))
+        } else if rules.click_without_open && !opens.iter().any(|o| *o <= at + window) {
+            Some(CLICK_WITHOUT_OPEN.to_string())
+        } else {
+            None
+        };
     }
 }

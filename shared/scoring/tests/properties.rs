@@ -215,3 +215,36 @@ fn a_late_event_counts_without_moving_the_stage_back() {
     assert_eq!(state.first_seen, t(0));
     assert!(state.signal_counts().contains_key(&Signal::Bounced));
 }
+
+#[test]
+fn burst_verdicts_do_not_depend_on_arrival_order() {
+    // Clicks of one message at 0, 1.5 s and 3 s (bursts are 2 s): a chain, not one cluster.
+    let rules = defaults();
+    let click = |id: &str, ms: i64| {
+        let mut e = event(id, Signal::EmailClicked, t(DAY).plus_millis(ms));
+        e.attributes.message_id = Some("m1".into());
+        e
+    };
+    let clicks = [click("a", 0), click("b", 1_500), click("c", 3_000)];
+    let orders = [
+        [0, 1, 2],
+        [0, 2, 1],
+        [1, 0, 2],
+        [1, 2, 0],
+        [2, 0, 1],
+        [2, 1, 0],
+    ];
+    let now = t(2 * DAY);
+    let folds: Vec<LeadState> = orders
+        .iter()
+        .map(|o| fold(&rules, &o.map(|i| clicks[i].clone()), now))
+        .collect();
+    for f in &folds[1..] {
+        assert_eq!(f.hits, folds[0].hits);
+    }
+    let reasons: Vec<Option<String>> = folds[0].hits.iter().map(|h| h.bot.clone()).collect();
+    assert_eq!(
+        reasons,
+        [2, 3, 2].map(|n| Some(format!("burst: {n} clicks of one message within 2.0 s")))
+    );
+}

@@ -1,6 +1,8 @@
 //! The rules file: the shipped default is valid, and each kind of mistake is refused with a
 //! message naming the rule and the problem.
 
+mod common;
+use common::*;
 use leadscore_scoring::*;
 
 #[test]
@@ -98,6 +100,32 @@ refused! {
         => "rules file: TOML parse error";
     no_version: "[engagement]\ncap = 1\n"
         => "missing field `version`";
+    signal_points_out_of_range: "version = 1\n[signals]\nsite_visit = { points = 9223372036854775807 }\n"
+        => "signals.site_visit: points must be between -1000000 and 1000000 (got 9223372036854775807)";
+    fit_points_out_of_range: "version = 1\n[[fit.rules]]\nid = \"cto\"\nfield = \"job_title\"\ncontains = [\"cto\"]\npoints = -1000001\n"
+        => "fit.rules[0] (cto): points must be between -1000000 and 1000000 (got -1000001)";
+}
+
+/// Found with infra/fuzz's rules target: points near i64::MAX were accepted, then two signals'
+/// points overflowed the score's sum (a panic in debug builds, a wrapped score in release).
+/// They are refused now; at the bound, a busy lead adds up exactly.
+#[test]
+fn points_at_the_bound_add_up_without_overflow() {
+    let rules = Rules::from_toml_str(
+        "version = 1\n[signals]\nsite_visit = { points = 1000000 }\n\
+         form_submitted = { points = 1000000 }\n",
+    )
+    .unwrap();
+    let events: Vec<Event> = (0..200)
+        .flat_map(|i| {
+            [
+                event(&format!("visit-{i}"), Signal::SiteVisit, t(i * HOUR)),
+                event(&format!("form-{i}"), Signal::FormSubmitted, t(i * HOUR + 1)),
+            ]
+        })
+        .collect();
+    let lead = run(&rules, &events);
+    assert_eq!(score(&lead, &rules, t(200 * HOUR)).engagement, 400_000_000);
 }
 
 #[test]

@@ -25,6 +25,20 @@ fn cap(value: Option<i64>, at: &str) -> Result<Option<i64>, RulesError> {
     }
 }
 
+/// Points per occurrence or per fit rule, bounded so that no sum of them can overflow (a
+/// score adds up every counted hit and every fit rule).
+const MAX_POINTS: i64 = 1_000_000;
+
+fn points(value: i64, at: &str) -> Result<i64, RulesError> {
+    if (-MAX_POINTS..=MAX_POINTS).contains(&value) {
+        Ok(value)
+    } else {
+        fail(format!(
+            "{at}: points must be between -{MAX_POINTS} and {MAX_POINTS} (got {value})"
+        ))
+    }
+}
+
 fn days(value: Option<f64>, at: &str, what: &str) -> Result<Option<i64>, RulesError> {
     match value {
         None => Ok(None),
@@ -171,7 +185,7 @@ fn fit_rule(raw: RawFitRule, at: &str) -> Result<FitRule, RulesError> {
         id: raw.id,
         field,
         matcher,
-        points: raw.points,
+        points: points(raw.points, &at)?,
     })
 }
 
@@ -236,7 +250,7 @@ impl Rules {
             signals.insert(
                 sig,
                 SignalRule {
-                    points: s.points,
+                    points: points(s.points, &at)?,
                     half_life_ms: group.and_then(|g: &GroupRule| g.half_life_ms),
                     expire_ms: group.and_then(|g| g.expire_ms),
                     group: s.group,
