@@ -88,7 +88,11 @@ impl ApiError {
         let message = match self {
             // The cause goes to the log, not to the caller.
             ApiError::Internal(_) => "internal error".to_string(),
-            ApiError::Unavailable(_) => "storage is unavailable; retry later".to_string(),
+            // Storage, or a service a request needs (human verification, SNS certificates):
+            // the code stays `storage_unavailable`, a contract; the words say what is meant.
+            ApiError::Unavailable(_) => {
+                "temporarily unavailable (storage or a service it needs); retry later".to_string()
+            }
             other => other.to_string(),
         };
         let mut error = json!({ "code": self.code(), "message": message });
