@@ -33,31 +33,23 @@ impl Default for HttpFetch {
 #[async_trait]
 impl Fetch for HttpFetch {
     async fn get(&self, url: &str) -> Result<Vec<u8>, String> {
-        let response = self
-            .client
-            .get(url)
-            .send()
-            .await
-            .map_err(|e| e.to_string())?;
-        if !response.status().is_success() {
-            return Err(format!("{url} answered {}", response.status()));
-        }
-        let bytes = response.bytes().await.map_err(|e| e.to_string())?;
-        Ok(bytes.to_vec())
+        body_of(url, self.client.get(url).send().await).await
     }
 
     async fn post_form(&self, url: &str, form: &[(&str, &str)]) -> Result<Vec<u8>, String> {
-        let response = self
-            .client
-            .post(url)
-            .form(form)
-            .send()
-            .await
-            .map_err(|e| e.to_string())?;
-        if !response.status().is_success() {
-            return Err(format!("{url} answered {}", response.status()));
-        }
-        let bytes = response.bytes().await.map_err(|e| e.to_string())?;
-        Ok(bytes.to_vec())
+        body_of(url, self.client.post(url).form(form).send().await).await
     }
+}
+
+/// The body of a successful answer; any failure or non-2xx status as a message.
+async fn body_of(
+    url: &str,
+    sent: Result<reqwest::Response, reqwest::Error>,
+) -> Result<Vec<u8>, String> {
+    let response = sent.map_err(|e| e.to_string())?;
+    if !response.status().is_success() {
+        return Err(format!("{url} answered {}", response.status()));
+    }
+    let bytes = response.bytes().await.map_err(|e| e.to_string())?;
+    Ok(bytes.to_vec())
 }
