@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Installs (once, cached) and starts moto's server mode: a local S3 for the tests that read
-# DynamoDB exports from a bucket (shared/history). PyPI is its only network access, on the
+# DynamoDB exports from a bucket (shared/history), EventBridge and SQS for the notification
+# tests (shared/notify, infra/cli). PyPI is its only network access, on the
 # first run or after a version bump.
 #
 #   source infra/scripts/moto.sh   # defines moto_install, moto_start, moto_stop
-#   moto_start                     # starts on a free port; exports AWS_ENDPOINT_URL_S3
+#   moto_start                     # starts on a free port; exports AWS_ENDPOINT_URL_S3,
+#                                  # AWS_ENDPOINT_URL_EVENTBRIDGE and AWS_ENDPOINT_URL_SQS
 #   moto_stop
 #
 # The virtual environment lives in ${LEADSCORE_CACHE:-.cache}/moto-venv. No `set -e` here:
@@ -31,7 +33,8 @@ moto_free_port() {
 }
 
 # Starts moto's server on 127.0.0.1 and waits until it answers. Exports AWS_ENDPOINT_URL_S3,
-# MOTO_PID, and dummy credentials (as ddb_start does).
+# AWS_ENDPOINT_URL_EVENTBRIDGE, AWS_ENDPOINT_URL_SQS (one server answers every service), MOTO_PID,
+# and dummy credentials (as ddb_start does).
 moto_start() {
     local server port
     server=$(moto_install) || return 1
@@ -41,6 +44,8 @@ moto_start() {
     MOTO_PID=$!
     export MOTO_PID
     export AWS_ENDPOINT_URL_S3="http://127.0.0.1:$port"
+    export AWS_ENDPOINT_URL_EVENTBRIDGE="http://127.0.0.1:$port"
+    export AWS_ENDPOINT_URL_SQS="http://127.0.0.1:$port"
     export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-local}"
     export AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-local}"
     export AWS_REGION="${AWS_REGION:-us-east-1}"

@@ -155,11 +155,16 @@ pub async fn run(options: ServeOptions) -> Result<(), String> {
     if let Some(keep) = retention {
         tokio::spawn(forget_daily(store.clone(), keep));
     }
+    let outbox = store.clone();
     let router = build_with(store, &rules, vars.clone())?;
     let listener = tokio::net::TcpListener::bind(options.addr)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", options.addr))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
+    // Notifications (shared/notify): the outbox drained, the daily run, parked replays.
+    let destinations =
+        leadscore_notify::local::start(&outbox, &rules, &vars, &format!("http://{local}"))
+            .map_err(|e| e.to_string())?;
     let env = move |name: &str| vars.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
     let banner = crate::banner::Banner {
         base_url: &format!("http://{local}"),
@@ -170,6 +175,7 @@ pub async fn run(options: ServeOptions) -> Result<(), String> {
         event_file: "first-event.json",
     };
     println!("{}", banner.render());
+    println!("notifications: {}", destinations.join("; "));
     server::serve(listener, router)
         .await
         .map_err(|e| e.to_string())

@@ -62,6 +62,11 @@ async fn answer(
     body: Bytes,
 ) -> Response {
     let path = uri.path();
+    if path == "/" && matches!(method, Method::GET | Method::HEAD) {
+        // Someone opening the server in a browser wants the dashboard (not an API route:
+        // API Gateway has no such redirect; the deployed dashboard is at /dashboard).
+        return (StatusCode::FOUND, [("location", "/dashboard")]).into_response();
+    }
     let Some(route) = apigw::match_route(
         local.routes.iter().map(|(m, p)| (m.as_str(), p.as_str())),
         method.as_str(),

@@ -31,6 +31,12 @@ fn template_has_every_route_of_the_api() {
         ("POST", "/leads/{lead}/qualification", "stage-query"),
         ("DELETE", "/leads/{lead}", "stage-query"),
         ("GET", "/insights", "stage-query"),
+        ("GET", "/dashboard", "stage-query"),
+        ("GET", "/dashboard/{asset}", "stage-query"),
+        ("GET", "/accounts", "stage-query"),
+        ("GET", "/accounts/{domain}", "stage-query"),
+        ("GET", "/segments", "stage-query"),
+        ("GET", "/segments/{name}", "stage-query"),
     ]
     .into_iter()
     .map(|(m, p, f)| Route::new(m, p, f))

@@ -79,7 +79,7 @@ fn options(req: &Request) -> Result<(Option<Timestamp>, InsightOptions), ApiErro
 }
 
 pub(crate) async fn get(app: &App, req: &Request) -> Result<Response<Body>, ApiError> {
-    authorize(app, req)?;
+    authorize(app, req, crate::Role::Read)?;
     let (as_of, options) = options(req)?;
     let as_of = as_of.unwrap_or_else(|| app.now());
     let budget = app.insights_budget;

@@ -1,6 +1,7 @@
 //! The stage API: what sales tools poll (`GET /leads/{lead}`, `GET /leads?stage=..`) and where
 //! they send back what sales learned (`POST /leads/{lead}/qualification`), plus erasure.
 
+use crate::keys::{authorize_key, Role};
 use crate::{action_name, header, json_response, ApiError, App, MAX_API_BODY};
 use lambda_http::{Body, Request, RequestExt, Response};
 use leadscore_scoring::{
@@ -11,7 +12,6 @@ use leadscore_store::{Erasure, LeadKey, StoredLead, MAX_PAGE};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
 
 /// Default page size of the stage listing.
 pub const DEFAULT_LIMIT: u32 = 50;
@@ -20,34 +20,10 @@ pub const DEFAULT_LIMIT: u32 = 50;
 /// DELETE also resumes): well inside the function's 10 s timeout.
 pub(crate) const ERASURE_BUDGET: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// `Authorization: Bearer <key>`, compared in constant time with every configured key.
-pub(crate) fn authorize(app: &App, req: &Request) -> Result<(), ApiError> {
-    if app.api_keys.is_empty() {
-        return Err(ApiError::Unauthorized(
-            "the stage API is closed: no API keys configured (set LEADSCORE_API_KEYS)".into(),
-        ));
-    }
-    let given = header(req, "authorization")
-        .and_then(|h| {
-            h.strip_prefix("Bearer ")
-                .or_else(|| h.strip_prefix("bearer "))
-        })
-        .map(str::trim)
-        .ok_or_else(|| {
-            ApiError::Unauthorized("missing `Authorization: Bearer <API key>` header".into())
-        })?;
-    let mut ok = subtle::Choice::from(0);
-    for key in app.api_keys.iter() {
-        // Lengths differ for wrong keys; comparing digests keeps the time independent of them.
-        let a = Sha256::digest(key.as_bytes());
-        let b = Sha256::digest(given.as_bytes());
-        ok |= a.ct_eq(&b);
-    }
-    if bool::from(ok) {
-        Ok(())
-    } else {
-        Err(ApiError::Unauthorized("wrong API key".into()))
-    }
+/// The request's API key, if it may do `need` (`keys.rs`): its name is the actor of what it
+/// changes.
+pub(crate) fn authorize(app: &App, req: &Request, need: Role) -> Result<String, ApiError> {
+    authorize_key(&app.api_keys, req, need).map(|k| k.name.clone())
 }
 
 /// A lead named in a path: a lead id (`ld_...`) or an email address (URL-decoded already).
@@ -164,14 +140,35 @@ fn if_none_match(req: &Request, tag: &str) -> bool {
     })
 }
 
+/// Events shown by `?timeline=true`, newest first.
+pub const TIMELINE_LIMIT: usize = 200;
+
 pub(crate) async fn get(app: &App, req: &Request, lead: &str) -> Result<Response<Body>, ApiError> {
-    authorize(app, req)?;
+    authorize(app, req, Role::Read)?;
     let key = lead_key(lead)?;
+    let mut timeline = false;
+    for (name, value) in req.query_string_parameters().iter() {
+        if name == "timeline" {
+            timeline = match value {
+                "true" | "1" => true,
+                "false" | "0" => false,
+                _ => {
+                    return Err(ApiError::BadRequest(format!(
+                        "timeline must be true or false, not {value:?}"
+                    )))
+                }
+            };
+        }
+    }
     let now = app.now();
     let found = app.store.get(&key, &app.rules, now).await?;
     let StoredLead { state, .. } =
         found.ok_or_else(|| ApiError::NotFound("no such lead".into()))?;
     let mut doc = lead_content(&state, &app.rules, now);
+    if timeline {
+        let events = app.store.ledger(&state.id).await?;
+        doc["timeline"] = timeline_of(events);
+    }
     let tag = etag(&doc);
     stamp(&mut doc, now);
     revalidated(req, &tag, &doc)
@@ -194,8 +191,25 @@ fn revalidated(req: &Request, tag: &str, body: &Value) -> Result<Response<Body>,
     response.map_err(|e| ApiError::Internal(e.to_string()))
 }
 
+/// The lead's events as the dashboard shows them: what happened, when, from where.
+fn timeline_of(mut events: Vec<Event>) -> Value {
+    events.sort_by(|a, b| (b.occurred_at, &b.id).cmp(&(a.occurred_at, &a.id)));
+    events.truncate(TIMELINE_LIMIT);
+    let rows: Vec<Value> = events
+        .iter()
+        .map(|e| {
+            json!({
+                "at": e.occurred_at, "signal": e.signal, "event": e.id,
+                "source": e.attributes.source, "asset": e.attributes.asset,
+                "bot": e.is_bot(),
+            })
+        })
+        .collect();
+    Value::Array(rows)
+}
+
 pub(crate) async fn list(app: &App, req: &Request) -> Result<Response<Body>, ApiError> {
-    authorize(app, req)?;
+    authorize(app, req, Role::Read)?;
     let query = req.query_string_parameters();
     let mut stage = None;
     let mut changed_since = None;
@@ -273,8 +287,9 @@ pub(crate) async fn erase(
     req: &Request,
     lead: &str,
 ) -> Result<Response<Body>, ApiError> {
-    authorize(app, req)?;
+    let actor = authorize(app, req, Role::Write)?;
     let key = lead_key(lead)?;
+    tracing::info!(actor = %actor, "erasure asked");
     let response = match app.store.erase(&key, app.now(), app.erasure_budget).await? {
         Erasure::Unknown => return Err(ApiError::NotFound("no such lead".into())),
         Erasure::Done => {
@@ -306,9 +321,9 @@ struct Qualification {
     action: String,
     #[serde(default)]
     reason: Option<String>,
-    /// Who decided, e.g. the rep's CRM user (never required).
+    /// Refused: the actor is the API key's name, not something a caller says.
     #[serde(default)]
-    actor: Option<String>,
+    actor: Option<Value>,
     #[serde(default)]
     bant: Option<BantBody>,
 }
@@ -350,7 +365,7 @@ pub(crate) async fn qualify(
     req: &Request,
     lead: &str,
 ) -> Result<Response<Body>, ApiError> {
-    authorize(app, req)?;
+    let actor = authorize(app, req, Role::Write)?;
     let key = lead_key(lead)?;
     let body: &[u8] = req.body().as_ref();
     if body.len() > MAX_API_BODY {
@@ -370,6 +385,13 @@ pub(crate) async fn qualify(
     }
     let q: Qualification = serde_json::from_slice(body)
         .map_err(|e| ApiError::BadRequest(format!("qualification body: {e}")))?;
+    if q.actor.is_some() {
+        return Err(ApiError::BadRequest(
+            "actor is not sent: the stage history names the API key (LEADSCORE_API_KEYS \
+             name:role:key); give each rep or tool its own key"
+                .into(),
+        ));
+    }
     let signal = action_signal(q.action.trim())?;
     let reason = q
         .reason
@@ -429,12 +451,7 @@ pub(crate) async fn qualify(
     event.bant = bant;
     event.attributes = Attributes {
         source: Some("sales".into()),
-        actor: Some(
-            q.actor
-                .map(|a| a.trim().to_string())
-                .filter(|a| !a.is_empty())
-                .unwrap_or_else(|| "sales".into()),
-        ),
+        actor: Some(actor),
         reason,
         ..Attributes::default()
     };

@@ -6,14 +6,18 @@
 //! webhooks, applies events through the store, and maps every failure to HTTP once
 //! ([`ApiError`]). It never logs a raw email address.
 
+mod accounts;
 mod captcha;
+mod dashboard;
 mod error;
 mod fetch;
 mod html;
 mod insights;
+mod keys;
 mod leads;
 mod limiter;
 pub mod logging;
+mod segments;
 mod webhooks;
 pub mod worker;
 
@@ -21,6 +25,7 @@ pub use captcha::{CAPTCHA_PROVIDER_VAR, CAPTCHA_SECRET_VAR};
 pub use error::{action_name, ApiError, RETRY_AFTER_SECONDS};
 pub use fetch::{Fetch, HttpFetch};
 pub use insights::InsightsBudget;
+pub use keys::Role;
 pub use leads::lead_document;
 
 use lambda_http::{Body, Request, RequestExt, Response};
@@ -43,8 +48,10 @@ pub struct App {
     pub(crate) store: Arc<dyn LeadStore>,
     pub(crate) rules: Arc<Rules>,
     pub(crate) mapping: Arc<Mapping>,
+    /// The rules file's segments and account rules (`/segments`, `/accounts`).
+    pub(crate) handoff: Arc<leadscore_handoff::HandoffConfig>,
     pub(crate) secrets: Arc<Secrets>,
-    pub(crate) api_keys: Arc<Vec<String>>,
+    pub(crate) api_keys: Arc<Vec<keys::ApiKey>>,
     pub(crate) fetch: Arc<dyn Fetch>,
     pub(crate) certificates: Arc<Mutex<BTreeMap<String, Vec<u8>>>>,
     pub(crate) limiter: Arc<limiter::RateLimiter>,
@@ -76,6 +83,8 @@ impl App {
         let rules = Rules::from_toml_str(rules_toml).map_err(|e| ConfigError(e.to_string()))?;
         let mapping =
             Mapping::from_rules_toml(rules_toml).map_err(|e| ConfigError(e.to_string()))?;
+        let handoff = leadscore_handoff::HandoffConfig::from_rules_toml(rules_toml)
+            .map_err(|e| ConfigError(e.to_string()))?;
         let vars: Vec<(String, String)> = vars.into_iter().collect();
         let secrets = Secrets::from_vars(vars.iter().cloned());
         let var = |name: &str| vars.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
@@ -83,12 +92,7 @@ impl App {
             leadscore_scoring::set_lead_id_key(key.trim().as_bytes())
                 .map_err(|e| ConfigError(e.to_string()))?;
         }
-        let api_keys: Vec<String> = var("LEADSCORE_API_KEYS")
-            .unwrap_or_default()
-            .split(',')
-            .map(|k| k.trim().to_string())
-            .filter(|k| !k.is_empty())
-            .collect();
+        let api_keys = keys::parse_keys(&var("LEADSCORE_API_KEYS").unwrap_or_default())?;
         let per_minute = match var("LEADSCORE_HTML_RATE_LIMIT") {
             None => limiter::DEFAULT_PER_MINUTE,
             Some(v) => v
@@ -111,6 +115,7 @@ impl App {
             store,
             rules: Arc::new(rules),
             mapping: Arc::new(mapping),
+            handoff: Arc::new(handoff),
             secrets: Arc::new(secrets),
             api_keys: Arc::new(api_keys),
             fetch: Arc::new(HttpFetch::default()),
@@ -207,6 +212,12 @@ enum Route {
     Leads,
     Qualification(String),
     Insights,
+    /// The dashboard's page (`None`) or one of its assets.
+    Dashboard(Option<String>),
+    Accounts,
+    Account(String),
+    Segments,
+    Segment(String),
 }
 
 fn parse_route(path: &str) -> Option<Route> {
@@ -231,6 +242,12 @@ fn parse_route(path: &str) -> Option<Route> {
         ["leads", lead] => Some(Route::Lead(decode(lead))),
         ["leads", lead, "qualification"] => Some(Route::Qualification(decode(lead))),
         ["insights"] => Some(Route::Insights),
+        ["dashboard"] => Some(Route::Dashboard(None)),
+        ["dashboard", asset] => Some(Route::Dashboard(Some(decode(asset)))),
+        ["accounts"] => Some(Route::Accounts),
+        ["accounts", domain] => Some(Route::Account(decode(domain))),
+        ["segments"] => Some(Route::Segments),
+        ["segments", name] => Some(Route::Segment(decode(name))),
         _ => None,
     }
 }
@@ -256,7 +273,15 @@ impl Function {
                 | (Function::NewsletterClick, Route::Webhook(Channel::Email, _))
                 | (
                     Function::StageQuery,
-                    Route::Lead(_) | Route::Leads | Route::Qualification(_) | Route::Insights
+                    Route::Lead(_)
+                        | Route::Leads
+                        | Route::Qualification(_)
+                        | Route::Insights
+                        | Route::Dashboard(_)
+                        | Route::Accounts
+                        | Route::Account(_)
+                        | Route::Segments
+                        | Route::Segment(_)
                 )
         )
     }
@@ -329,6 +354,26 @@ pub async fn route(app: &App, req: Request) -> Response<Body> {
                 "GET" => insights::get(app, &req).await,
                 _ => Err(ApiError::MethodNotAllowed(format!("{method} on {path}"))),
             },
+            Some(Route::Dashboard(asset)) => match method.as_str() {
+                "GET" => dashboard::page(app, &req, asset.as_deref()).await,
+                _ => Err(ApiError::MethodNotAllowed(format!("{method} on {path}"))),
+            },
+            Some(Route::Accounts) => match method.as_str() {
+                "GET" => accounts::list(app, &req).await,
+                _ => Err(ApiError::MethodNotAllowed(format!("{method} on {path}"))),
+            },
+            Some(Route::Account(domain)) => match method.as_str() {
+                "GET" => accounts::get(app, &req, &domain).await,
+                _ => Err(ApiError::MethodNotAllowed(format!("{method} on {path}"))),
+            },
+            Some(Route::Segments) => match method.as_str() {
+                "GET" => segments::list(app, &req).await,
+                _ => Err(ApiError::MethodNotAllowed(format!("{method} on {path}"))),
+            },
+            Some(Route::Segment(name)) => match method.as_str() {
+                "GET" => segments::members(app, &req, &name).await,
+                _ => Err(ApiError::MethodNotAllowed(format!("{method} on {path}"))),
+            },
         }
     };
     let response = within_budget(&req, answer)
@@ -393,6 +438,12 @@ fn route_name(path: &str) -> &'static str {
         Some(Route::Lead(_)) => "/leads/{lead}",
         Some(Route::Qualification(_)) => "/leads/{lead}/qualification",
         Some(Route::Insights) => "/insights",
+        Some(Route::Dashboard(None)) => "/dashboard",
+        Some(Route::Dashboard(Some(_))) => "/dashboard/{asset}",
+        Some(Route::Accounts) => "/accounts",
+        Some(Route::Account(_)) => "/accounts/{domain}",
+        Some(Route::Segments) => "/segments",
+        Some(Route::Segment(_)) => "/segments/{name}",
         None => "unrouted",
     }
 }

@@ -9,71 +9,17 @@
 //! resumes where this one stopped (every step is idempotent).
 
 use crate::App;
-use leadscore_scoring::LeadId;
+pub use leadscore_store::stream::{BatchResponse, ItemFailure, StreamBatch};
 use leadscore_store::{Dynamo, Upkeep};
-use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::time::Duration;
-
-/// A DynamoDB stream batch as Lambda delivers it; only the keys are read.
-#[derive(Debug, Deserialize)]
-pub struct StreamBatch {
-    #[serde(rename = "Records", default)]
-    records: Vec<StreamRecord>,
-}
-
-#[derive(Debug, Deserialize)]
-struct StreamRecord {
-    dynamodb: StreamChange,
-}
-
-#[derive(Debug, Deserialize)]
-struct StreamChange {
-    #[serde(rename = "Keys")]
-    keys: Keys,
-    #[serde(rename = "SequenceNumber")]
-    sequence_number: String,
-}
-
-#[derive(Debug, Deserialize)]
-struct Keys {
-    pk: StringAttribute,
-}
-
-#[derive(Debug, Deserialize)]
-struct StringAttribute {
-    #[serde(rename = "S")]
-    s: String,
-}
-
-/// The partial batch response Lambda reads for stream sources.
-#[derive(Debug, Default, Serialize, PartialEq, Eq)]
-pub struct BatchResponse {
-    #[serde(rename = "batchItemFailures")]
-    pub batch_item_failures: Vec<ItemFailure>,
-}
-
-#[derive(Debug, Serialize, PartialEq, Eq)]
-pub struct ItemFailure {
-    #[serde(rename = "itemIdentifier")]
-    pub item_identifier: String,
-}
 
 /// Leads tended at once: a batch of a thousand records spread over many leads.
 const PARALLEL: usize = 8;
 
 /// Tends every lead a batch names, within `budget`.
 pub async fn tend_batch(app: &App, batch: StreamBatch, budget: Duration) -> BatchResponse {
-    // Each lead once, with the first record that named it (where a retry must start).
-    let mut leads: Vec<(LeadId, String)> = Vec::new();
-    for record in batch.records {
-        let Some(id) = Dynamo::lead_of_key(&record.dynamodb.keys.pk.s) else {
-            continue;
-        };
-        if !leads.iter().any(|(known, _)| *known == id) {
-            leads.push((id, record.dynamodb.sequence_number));
-        }
-    }
+    let leads = batch.leads();
     let gate = Arc::new(tokio::sync::Semaphore::new(PARALLEL));
     let mut tasks = tokio::task::JoinSet::new();
     for (id, sequence) in leads {
@@ -102,13 +48,7 @@ pub async fn tend_batch(app: &App, batch: StreamBatch, budget: Duration) -> Batc
     }
     // Lambda resumes from the lowest failed sequence number: order does not matter to it,
     // but a stable answer reads better in logs and tests.
-    failures.sort();
-    BatchResponse {
-        batch_item_failures: failures
-            .into_iter()
-            .map(|item_identifier| ItemFailure { item_identifier })
-            .collect(),
-    }
+    BatchResponse::failed(failures)
 }
 
 /// Time to leave for answering after the last store call.

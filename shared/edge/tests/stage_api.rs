@@ -259,6 +259,114 @@ async fn api_keys_are_required_and_checked() {
 }
 
 #[tokio::test]
+async fn read_keys_read_and_only_write_keys_change_a_lead() {
+    let t = app();
+    seed(&t.app, "e1", "form_submitted", "cy@acme.io").await;
+    let read = format!("Bearer {READ_KEY}");
+    let as_reader = |method: &'static str, path: &'static str, body: &'static [u8]| {
+        request(
+            method,
+            path,
+            "",
+            &[
+                ("authorization", read.as_str()),
+                ("content-type", "application/json"),
+            ],
+            body,
+        )
+    };
+    for path in ["/leads/cy%40acme.io", "/accounts", "/segments", "/insights"] {
+        let answer = send(&t.app, as_reader("GET", path, b"")).await;
+        assert_eq!(
+            answer.status,
+            200,
+            "GET {path}: {}",
+            String::from_utf8_lossy(&answer.body)
+        );
+    }
+    let before = api_get(&t.app, "/leads/cy%40acme.io", "").await.json();
+    let qualify = send(
+        &t.app,
+        as_reader(
+            "POST",
+            "/leads/cy%40acme.io/qualification",
+            br#"{"id":"r1","action":"disqualify","reason":"test"}"#,
+        ),
+    )
+    .await;
+    let erase = send(&t.app, as_reader("DELETE", "/leads/cy%40acme.io", b"")).await;
+    for answer in [qualify, erase] {
+        assert_eq!(answer.status, 403);
+        assert_eq!(answer.code(), "forbidden");
+        assert!(answer.message().contains("\"dashboard\" is read-only"));
+    }
+    let after = api_get(&t.app, "/leads/cy%40acme.io", "").await.json();
+    assert_eq!(before["stage_history"], after["stage_history"]);
+    assert_eq!(before["signals"], after["signals"]);
+}
+
+#[tokio::test]
+async fn a_caller_cannot_name_the_actor() {
+    let t = app();
+    seed(&t.app, "e1", "demo_requested", "cy@acme.io").await;
+    let before = api_get(&t.app, "/leads/cy%40acme.io", "").await.json();
+    let answer = qualify(
+        &t.app,
+        "cy%40acme.io",
+        &json!({"id": "q1", "action": "accept", "actor": "the-boss"}),
+    )
+    .await;
+    assert_eq!(answer.status, 400);
+    assert!(
+        answer.message().contains("names the API key"),
+        "{}",
+        answer.message()
+    );
+    let doc = api_get(&t.app, "/leads/cy%40acme.io", "").await.json();
+    assert_eq!(doc["stage_history"], before["stage_history"]);
+}
+
+#[tokio::test]
+async fn malformed_api_keys_stop_the_app_at_start() {
+    for raw in ["a:owner:k", "x:read:k1, x:write:k2", "n:read:"] {
+        let app = leadscore_edge::App::new(
+            std::sync::Arc::new(DownStore),
+            leadscore_scoring::DEFAULT_RULES_TOML,
+            vec![("LEADSCORE_API_KEYS".to_string(), raw.to_string())],
+        );
+        assert!(app.is_err(), "{raw}");
+    }
+}
+
+#[tokio::test]
+async fn the_timeline_lists_a_leads_events_newest_first() {
+    let t = app();
+    seed(&t.app, "e1", "form_submitted", "cy@acme.io").await;
+    seed(&t.app, "e2", "email_clicked", "cy@acme.io").await;
+    let plain = api_get(&t.app, "/leads/cy%40acme.io", "").await.json();
+    assert!(plain.get("timeline").is_none());
+    let doc = api_get(&t.app, "/leads/cy%40acme.io", "timeline=true")
+        .await
+        .json();
+    let events: Vec<&str> = doc["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(events.len(), 2);
+    let signals: Vec<&str> = doc["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["signal"].as_str().unwrap())
+        .collect();
+    assert!(signals.contains(&"form_submitted") && signals.contains(&"email_clicked"));
+    let bad = api_get(&t.app, "/leads/cy%40acme.io", "timeline=yes").await;
+    assert_eq!(bad.status, 400);
+}
+
+#[tokio::test]
 async fn api_keys_never_open_webhooks() {
     let t = app();
     let body = event_json("e1", "form_submitted", "di@acme.io").to_string();
@@ -428,12 +536,7 @@ async fn sales_walk_a_lead_through_qualification() {
     assert_eq!(bant.json()["bant"]["budget"]["source"], "sales_call");
     let opp = qualify(&t.app, lead, &json!({"id": "q3", "action": "opportunity"})).await;
     assert_eq!(opp.json()["stage"], "opportunity");
-    let won = qualify(
-        &t.app,
-        lead,
-        &json!({"id": "q4", "action": "won", "actor": "rep-7"}),
-    )
-    .await;
+    let won = qualify(&t.app, lead, &json!({"id": "q4", "action": "won"})).await;
     let doc = won.json();
     assert_eq!(doc["stage"], "customer");
     let last = doc["stage_history"]
@@ -442,7 +545,8 @@ async fn sales_walk_a_lead_through_qualification() {
         .last()
         .unwrap()
         .clone();
-    assert_eq!(last["cause"]["actor"], "rep-7");
+    // The actor is the API key's name, never something the caller says.
+    assert_eq!(last["cause"]["actor"], "sales-tool");
     assert_eq!(last["cause"]["action"], "deal_won");
     // An invalid move: 409 with the current stage and what is allowed.
     let conflict = qualify(&t.app, lead, &json!({"id": "q5", "action": "accept"})).await;

@@ -758,6 +758,57 @@ impl LeadStore for FailsOnce {
     ) -> Result<leadscore_store::DeliveryCheck, leadscore_store::StoreError> {
         self.inner.record_delivery(d, now).await
     }
+    async fn handoff(
+        &self,
+        id: &leadscore_scoring::LeadId,
+    ) -> Result<Option<leadscore_store::HandoffRecord>, leadscore_store::StoreError> {
+        self.inner.handoff(id).await
+    }
+    async fn put_handoff(
+        &self,
+        id: &leadscore_scoring::LeadId,
+        record: &leadscore_store::HandoffRecord,
+    ) -> Result<bool, leadscore_store::StoreError> {
+        self.inner.put_handoff(id, record).await
+    }
+    async fn members(
+        &self,
+        index: &str,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> Result<
+        (Vec<(leadscore_scoring::LeadId, Vec<u8>)>, Option<String>),
+        leadscore_store::StoreError,
+    > {
+        self.inner.members(index, cursor, limit).await
+    }
+    async fn put_account(
+        &self,
+        domain: &str,
+        score: i64,
+        body: &[u8],
+    ) -> Result<(), leadscore_store::StoreError> {
+        self.inner.put_account(domain, score, body).await
+    }
+    async fn delete_account(&self, domain: &str) -> Result<(), leadscore_store::StoreError> {
+        self.inner.delete_account(domain).await
+    }
+    async fn account(&self, domain: &str) -> Result<Option<Vec<u8>>, leadscore_store::StoreError> {
+        self.inner.account(domain).await
+    }
+    async fn accounts_by_score(
+        &self,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> Result<(Vec<(String, Vec<u8>)>, Option<String>), leadscore_store::StoreError> {
+        self.inner.accounts_by_score(cursor, limit).await
+    }
+    async fn erased_at(
+        &self,
+        id: &leadscore_scoring::LeadId,
+    ) -> Result<Option<Timestamp>, leadscore_store::StoreError> {
+        self.inner.erased_at(id).await
+    }
 }
 
 #[tokio::test]

@@ -14,6 +14,7 @@ mod dynamo;
 mod embedded;
 mod engine;
 mod fold_cache;
+mod handoff;
 mod listing;
 mod migrate;
 mod record;
@@ -21,6 +22,7 @@ mod records;
 mod retention;
 mod settle;
 mod stitch;
+pub mod stream;
 
 pub use delivery::{Delivery, DeliveryCheck};
 pub use dynamo::{Dynamo, DynamoConfig, Usage, STAGE_INDEX, TABLE_DEFINITION_JSON};
@@ -36,6 +38,7 @@ use leadscore_scoring::{
     Transition,
 };
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
 
 /// How a caller names a lead.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -107,6 +110,28 @@ pub enum Erasure {
 
 /// The largest page a listing returns.
 pub const MAX_PAGE: u32 = 100;
+
+/// What the hand-off has told the world about one lead (owned by leadscore-handoff as JSON
+/// bytes; the store does not read `body`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HandoffRecord {
+    /// Compare-and-set version: 0 when absent; each successful put stores expected+1.
+    pub version: u64,
+    pub body: Vec<u8>,
+    /// Index memberships, e.g. "segment:nurture", "domain:acme.com": the backend keeps one
+    /// index entry per name so that `members` lists the lead under each. At most 90 (the
+    /// entries are written in one DynamoDB transaction); a name is 1..=200 bytes without
+    /// control characters.
+    pub memberships: BTreeSet<String>,
+    /// One JSON document stored with every index entry of this lead, so that the account
+    /// aggregation reads it without loading the lead.
+    pub summary: Vec<u8>,
+    /// Not stored: the erasure marker's time when the lead was read (`None`: there was
+    /// none). The put is refused if the marker is not that one any more, so an erasure
+    /// begun since always wins, and a person who came back after an erasure (a new lead under
+    /// the same id, the marker older than it) is still handed off.
+    pub erased_seen: Option<Timestamp>,
+}
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
@@ -221,6 +246,44 @@ pub trait LeadStore: Send + Sync {
         delivery: &Delivery,
         now: Timestamp,
     ) -> Result<DeliveryCheck, StoreError>;
+
+    /// The lead's hand-off record (`None`: nothing handed off yet, or erased since).
+    async fn handoff(&self, id: &LeadId) -> Result<Option<HandoffRecord>, StoreError>;
+
+    /// Writes `record` if the stored version is still `record.version` (0: absent), storing
+    /// version+1, and replaces the lead's index entries by `record.memberships`. false: another
+    /// writer got there first (read again). Refused (false) once the lead is erased, so that
+    /// a late hand-off never re-lists an erased person.
+    async fn put_handoff(&self, id: &LeadId, record: &HandoffRecord) -> Result<bool, StoreError>;
+
+    /// Members of an index, ordered by lead id, `limit` 1..=MAX_PAGE, opaque cursor:
+    /// (lead id, summary bytes) pairs and the next cursor. On DynamoDB the index is a GSI,
+    /// so a put is seen after a short delay (eventually consistent).
+    async fn members(
+        &self,
+        index: &str,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> Result<(Vec<(LeadId, Vec<u8>)>, Option<String>), StoreError>;
+
+    /// Account items (not a lead's: written only off the ingest path, so not erased with a
+    /// lead; the daily run rewrites or deletes them).
+    async fn put_account(&self, domain: &str, score: i64, body: &[u8]) -> Result<(), StoreError>;
+
+    async fn delete_account(&self, domain: &str) -> Result<(), StoreError>;
+
+    async fn account(&self, domain: &str) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// Accounts by score, highest first (ties by domain), cursor paged. Eventually
+    /// consistent on DynamoDB, like `members`.
+    async fn accounts_by_score(
+        &self,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> Result<(Vec<(String, Vec<u8>)>, Option<String>), StoreError>;
+
+    /// When the lead was erased (its marker), if it was: the hand-off tells receivers.
+    async fn erased_at(&self, id: &LeadId) -> Result<Option<Timestamp>, StoreError>;
 }
 
 #[derive(Debug)]
@@ -353,6 +416,58 @@ macro_rules! lead_store {
                 now: Timestamp,
             ) -> Result<DeliveryCheck, StoreError> {
                 self.delivery(delivery, now, true).await
+            }
+
+            async fn handoff(&self, id: &LeadId) -> Result<Option<HandoffRecord>, StoreError> {
+                handoff::Handoffs::read_handoff(self, id).await
+            }
+
+            async fn put_handoff(
+                &self,
+                id: &LeadId,
+                record: &HandoffRecord,
+            ) -> Result<bool, StoreError> {
+                handoff::put_handoff_with(self, id, record).await
+            }
+
+            async fn members(
+                &self,
+                index: &str,
+                cursor: Option<&str>,
+                limit: u32,
+            ) -> Result<(Vec<(LeadId, Vec<u8>)>, Option<String>), StoreError> {
+                handoff::members_with(self, index, cursor, limit).await
+            }
+
+            async fn put_account(
+                &self,
+                domain: &str,
+                score: i64,
+                body: &[u8],
+            ) -> Result<(), StoreError> {
+                handoff::put_account_with(self, domain, score, body).await
+            }
+
+            async fn delete_account(&self, domain: &str) -> Result<(), StoreError> {
+                handoff::check_name("domain", domain)?;
+                handoff::Handoffs::remove_account(self, domain).await
+            }
+
+            async fn account(&self, domain: &str) -> Result<Option<Vec<u8>>, StoreError> {
+                handoff::check_name("domain", domain)?;
+                handoff::Handoffs::read_account(self, domain).await
+            }
+
+            async fn accounts_by_score(
+                &self,
+                cursor: Option<&str>,
+                limit: u32,
+            ) -> Result<(Vec<(String, Vec<u8>)>, Option<String>), StoreError> {
+                handoff::accounts_with(self, cursor, limit).await
+            }
+
+            async fn erased_at(&self, id: &LeadId) -> Result<Option<Timestamp>, StoreError> {
+                handoff::Handoffs::erasure_time(self, id).await
             }
         }
     };

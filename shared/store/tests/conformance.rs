@@ -2,7 +2,10 @@
 //! (DynamoDB Local, started by the test command, which exports AWS_ENDPOINT_URL_DYNAMODB).
 
 mod common;
+#[path = "conformance/handoff.rs"]
+mod handoff;
 
+use handoff::*;
 use leadscore_scoring::*;
 use leadscore_store::*;
 use std::collections::BTreeSet;
@@ -78,6 +81,11 @@ macro_rules! conformance {
                 the_worker_finishes_an_erasure_and_never_begins_one,
                 the_worker_leaves_a_lead_as_it_reads,
                 a_signed_token_is_bound_to_the_body_it_came_with,
+                handoff_records_are_compare_and_set,
+                memberships_are_replaced_by_each_put,
+                members_page_in_lead_id_order_with_bounded_limits,
+                accounts_rank_by_score_highest_first,
+                erasure_removes_the_handoff_and_refuses_later_puts,
             );
         }
     };

@@ -17,6 +17,8 @@ use std::sync::Arc;
 
 pub const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 pub const API_KEY: &str = "sk_test_sales_tool";
+/// A read-only key (`dashboard:read:...`): every GET, no qualification or erasure.
+pub const READ_KEY: &str = "sk_test_dashboard";
 /// 2026-11-22T10:00:00Z
 pub const NOW_MS: i64 = 1_795_341_600_000;
 
@@ -27,7 +29,10 @@ pub fn now() -> Timestamp {
 pub fn vars() -> Vec<(String, String)> {
     vec![
         ("LEADSCORE_SECRET_JSON".into(), SECRET.into()),
-        ("LEADSCORE_API_KEYS".into(), format!("other-key, {API_KEY}")),
+        (
+            "LEADSCORE_API_KEYS".into(),
+            format!("other-key, sales-tool:write:{API_KEY}, dashboard:read:{READ_KEY}"),
+        ),
         (
             "LEADSCORE_ALLOWED_ORIGINS".into(),
             "https://www.acme.io".into(),
@@ -317,6 +322,46 @@ impl LeadStore for DownStore {
         _: &leadscore_store::Delivery,
         _: Timestamp,
     ) -> Result<leadscore_store::DeliveryCheck, StoreError> {
+        Err(StoreError::Unavailable("connection refused".into()))
+    }
+    async fn handoff(
+        &self,
+        _: &LeadId,
+    ) -> Result<Option<leadscore_store::HandoffRecord>, StoreError> {
+        Err(StoreError::Unavailable("connection refused".into()))
+    }
+    async fn put_handoff(
+        &self,
+        _: &LeadId,
+        _: &leadscore_store::HandoffRecord,
+    ) -> Result<bool, StoreError> {
+        Err(StoreError::Unavailable("connection refused".into()))
+    }
+    async fn members(
+        &self,
+        _: &str,
+        _: Option<&str>,
+        _: u32,
+    ) -> Result<(Vec<(LeadId, Vec<u8>)>, Option<String>), StoreError> {
+        Err(StoreError::Unavailable("connection refused".into()))
+    }
+    async fn put_account(&self, _: &str, _: i64, _: &[u8]) -> Result<(), StoreError> {
+        Err(StoreError::Unavailable("connection refused".into()))
+    }
+    async fn delete_account(&self, _: &str) -> Result<(), StoreError> {
+        Err(StoreError::Unavailable("connection refused".into()))
+    }
+    async fn account(&self, _: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Err(StoreError::Unavailable("connection refused".into()))
+    }
+    async fn accounts_by_score(
+        &self,
+        _: Option<&str>,
+        _: u32,
+    ) -> Result<(Vec<(String, Vec<u8>)>, Option<String>), StoreError> {
+        Err(StoreError::Unavailable("connection refused".into()))
+    }
+    async fn erased_at(&self, _: &LeadId) -> Result<Option<Timestamp>, StoreError> {
         Err(StoreError::Unavailable("connection refused".into()))
     }
 }

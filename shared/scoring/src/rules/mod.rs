@@ -2,7 +2,8 @@
 //!
 //! Parsed once from TOML into [`Rules`] and validated: every mistake is rejected with a message
 //! that names the rule and the problem. The `[mapping]` section belongs to the provider
-//! adapters and is ignored here. `infra/rules.toml` is the documented default.
+//! adapters, `[segments.*]` and `[accounts]` to the hand-off (shared/handoff): both are
+//! ignored here. `infra/rules.toml` is the documented default.
 
 mod parse;
 mod raw;

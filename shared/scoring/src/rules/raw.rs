@@ -36,6 +36,13 @@ pub(super) struct RawRules {
     #[serde(default)]
     #[allow(dead_code)]
     pub(super) mapping: Option<toml::Value>,
+    /// The hand-off's sections: read by shared/handoff.
+    #[serde(default)]
+    #[allow(dead_code)]
+    pub(super) segments: Option<toml::Value>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    pub(super) accounts: Option<toml::Value>,
 }
 
 #[derive(Deserialize)]
@@ -200,4 +207,21 @@ pub(super) struct RawBots {
     pub(super) burst_seconds: Option<f64>,
     #[serde(default)]
     pub(super) click_without_open: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::Rules;
+
+    #[test]
+    fn the_handoff_sections_belong_to_shared_handoff() {
+        let text = "version = 1\n[segments.nurture]\nstages = [\"lead\"]\nanything = 1\n\
+                    [accounts]\nengagement_cap = 300\nwhatever = [1, 2]\n";
+        Rules::from_toml_str(text).unwrap();
+        assert_eq!(
+            Rules::from_toml_str(text).unwrap().fingerprint(),
+            Rules::from_toml_str("version = 1\n").unwrap().fingerprint(),
+            "the hand-off's sections change no score"
+        );
+    }
 }

@@ -31,7 +31,7 @@ fn attr_n(item: &Item, name: &str) -> Option<u64> {
 
 /// Cancellation reasons that say "too busy": a transaction cancelled for them is worth a
 /// retry later (503), not a failure (500).
-fn throttled(reasons: &[Option<String>]) -> bool {
+pub(super) fn throttled(reasons: &[Option<String>]) -> bool {
     reasons.iter().any(|r| {
         matches!(
             r.as_deref(),
@@ -40,7 +40,7 @@ fn throttled(reasons: &[Option<String>]) -> bool {
     })
 }
 
-fn throttled_error() -> StoreError {
+pub(super) fn throttled_error() -> StoreError {
     StoreError::Unavailable("DynamoDB throttled the transaction".into())
 }
 
@@ -99,7 +99,7 @@ impl Dynamo {
     }
 
     /// Every item of the partition whose sort key starts with `prefix`, following pages.
-    async fn items(&self, id: &LeadId, prefix: &str) -> Result<Vec<Item>, StoreError> {
+    pub(super) async fn items(&self, id: &LeadId, prefix: &str) -> Result<Vec<Item>, StoreError> {
         let mut items = Vec::new();
         let mut start: Option<Item> = None;
         loop {
@@ -131,7 +131,7 @@ impl Dynamo {
     }
 
     /// The condition that no erasure began since the view `seen` was read.
-    fn unerased(
+    pub(super) fn unerased(
         &self,
         id: &LeadId,
         seen: Option<Timestamp>,

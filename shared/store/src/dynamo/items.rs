@@ -2,6 +2,7 @@
 //! suppression list, built in one place, and read back as analysis [`Record`]s (a table scan
 //! or an export to S3 holds exactly these items).
 
+use super::handoff::{HANDOFF_SK, INDEX_PREFIX};
 use super::{attr, json, pk, s, Dynamo, Item};
 use crate::records::{Erased, LedgerEntry};
 use crate::{decode, Record, StoreError};
@@ -75,8 +76,8 @@ fn unreadable(kind: &str, item: &Item) -> StoreError {
 
 impl Dynamo {
     /// The analysis record an item of the table holds: ledger entries, aliases and erasure
-    /// markers; `None` for snapshots, stage entries, tombstones and the suppression list
-    /// (which repeats the markers). An item this version does not know is an error, so that
+    /// markers; `None` for snapshots, stage entries, tombstones, the suppression list (which
+    /// repeats the markers) and what the hand-off derived (records, index entries, accounts). An item this version does not know is an error, so that
     /// an analysis never silently reads less than the table holds.
     pub fn record_of_item(
         item: &HashMap<String, AttributeValue>,
@@ -91,11 +92,15 @@ impl Dynamo {
         if super::delivery::is_delivery(pk) {
             return Ok(None); // a remembered signed token, no lead's record
         }
+        if super::handoff::is_account(pk) {
+            return Ok(None); // an account figure, derived from leads
+        }
         let Some(id) = Dynamo::lead_of_key(pk) else {
             return Err(unreadable("unknown", item));
         };
         match sk {
-            "SNAP" | "STAGE" => Ok(None),
+            "SNAP" | "STAGE" | HANDOFF_SK => Ok(None),
+            _ if sk.starts_with(INDEX_PREFIX) => Ok(None), // what the hand-off said, derived
             "ALIAS" => {
                 let lead = attr(item, "lead").and_then(|l| LeadId::parse(l).ok());
                 let lead = lead.ok_or_else(|| unreadable("alias", item))?;

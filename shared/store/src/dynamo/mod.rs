@@ -9,6 +9,8 @@
 //! | alias | `ALIAS` | `~ALIAS` | `lead` |
 //! | erasure marker | `ERASED` | `~ERASED` | `erased` (JSON), `erased_at` |
 //! | stage entry | `STAGE` | none | `gsi1pk` = `STAGE#<stage>`, `gsi1sk` = `<recorded at ms, 20 digits>#<id>` (index `by-stage`), `folded` |
+//! | hand-off record | `HANDOFF` | none | `version`, `body` (B), `summary` (B), `memberships` (L of S) |
+//! | index entry | `IDX#<name>` | none | `gsi1pk` = `IDX#<name>`, `gsi1sk` = `<id>` (index `by-stage`), `summary` (B), `version` |
 //!
 //! `pk` is `LEAD#<id>`, except for the suppression list (`record.rs`): one partition
 //! `pk = SUPPRESSED`, one item per erased person (`sk` = lead id, `erased_at`), written in
@@ -16,9 +18,22 @@
 //! deduplication); one Query of the local index `by-arrival`, newest first and consistent,
 //! then returns the markers, the entries after the snapshot and the snapshot itself. No item
 //! is shared between leads (the suppression list only serves analyses of exports).
+//!
+//! Hand-off records (`handoff.rs`): what the notifier told the world about a lead, written
+//! with a version condition in one TransactWriteItems with a check that the lead has no
+//! erasure marker and with the lead's index entries (puts of the current memberships,
+//! deletes of the others). At most 90 memberships, so that it fits DynamoDB's 100 items;
+//! old entries beyond what fits are deleted just after, each only if not rewritten since (a
+//! stop in between leaves them to the lead's next put). Both sit in the lead's partition,
+//! so the erasure's purge removes them; `members` queries `by-stage` under
+//! `gsi1pk = IDX#<name>` (eventually consistent). Accounts are their own partitions:
+//! `pk = ACCOUNT#<domain>`, `sk = ACCOUNT`, `score`, `body` (B), ranked in `by-stage` under
+//! `gsi1pk = ACCOUNTS`, `gsi1sk = <score as 20 digits, highest first>#<domain>`. Analyses
+//! skip all three (`record_of_item`: derived data, not records).
 
 mod backend;
 mod delivery;
+mod handoff;
 mod items;
 mod scan;
 mod table;
@@ -216,6 +231,7 @@ consumed_one!(
     aws_sdk_dynamodb::operation::query::QueryOutput,
     aws_sdk_dynamodb::operation::put_item::PutItemOutput,
     aws_sdk_dynamodb::operation::get_item::GetItemOutput,
+    aws_sdk_dynamodb::operation::delete_item::DeleteItemOutput,
     aws_sdk_dynamodb::operation::scan::ScanOutput
 );
 

@@ -56,7 +56,7 @@ fn store_err(e: CommitError) -> StoreError {
     }
 }
 
-fn erased_of(tx: &Tx, id: &str) -> Result<Option<Erased>, StoreError> {
+pub(super) fn erased_of(tx: &Tx, id: &str) -> Result<Option<Erased>, StoreError> {
     let table = tx.open_table(ERASED).map_err(unavailable)?;
     let value = table.get(id).map_err(unavailable)?;
     value.map(|v| decode(v.value())).transpose()
@@ -69,6 +69,7 @@ impl Backend for Embedded {
         let arrival = format!("{id}#{}", entry.arrival_key());
         let bytes = encode(entry)?;
         let event = entry.event.id.to_string();
+        let id = id.to_string();
         self.write(move |tx| {
             let mut entries = tx.open_table(ENTRIES).map_err(unavailable)?;
             if entries.get(key.as_str()).map_err(unavailable)?.is_some() {
@@ -81,6 +82,7 @@ impl Backend for Embedded {
             arrivals
                 .insert(arrival.as_str(), event.as_str())
                 .map_err(unavailable)?;
+            handoff::mark_dirty(tx, id.as_str())?;
             Ok(true)
         })
         .await
@@ -252,6 +254,9 @@ impl Backend for Embedded {
                     .insert(id.as_str(), format!("{folded}|").as_str())
                     .map_err(unavailable)?;
             }
+            if p.snapshot.is_some() || p.stage.is_some() || p.unlist {
+                handoff::mark_dirty(tx, &id)?;
+            }
             Ok(())
         })
         .await
@@ -285,6 +290,7 @@ impl Backend for Embedded {
             table
                 .insert(id.as_str(), bytes.as_slice())
                 .map_err(unavailable)?;
+            handoff::mark_dirty(tx, &id)?;
             Ok(())
         })
         .await
@@ -302,6 +308,7 @@ impl Backend for Embedded {
                 .map_err(unavailable)?;
             let mut suppressed = tx.open_table(SUPPRESSED).map_err(unavailable)?;
             suppressed.insert(id.as_str(), at).map_err(unavailable)?;
+            handoff::mark_dirty(tx, &id)?;
             Ok(())
         })
         .await
@@ -344,6 +351,7 @@ impl Backend for Embedded {
                 stage_of.remove(id.as_str()).map_err(unavailable)?;
                 let mut aliases = tx.open_table(ALIASES).map_err(unavailable)?;
                 aliases.remove(id.as_str()).map_err(unavailable)?;
+                handoff::purge_handoff(tx, &id)?;
                 Ok(true)
             })
             .await

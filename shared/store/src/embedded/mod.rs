@@ -16,6 +16,7 @@ use std::sync::Arc;
 
 mod backend;
 mod delivery;
+mod handoff;
 mod retention;
 mod scan;
 
@@ -41,6 +42,9 @@ const SUPPRESSED: TableDefinition<&str, i64> = TableDefinition::new("suppressed"
 
 /// Remembered signed tokens (`crate::delivery`): key -> (body digest, expiry in ms).
 const DELIVERIES: TableDefinition<&str, (&str, i64)> = TableDefinition::new("deliveries");
+
+// Hand-off records, index entries, accounts, the local outbox (`dirty`) and parked
+// notifications: `handoff.rs`.
 
 /// The first version's tables (see `migrate.rs`): read once by `migrate_v1`, then dropped.
 const V1_LEDGER: TableDefinition<&str, &[u8]> = TableDefinition::new("ledger");
@@ -125,6 +129,7 @@ impl Embedded {
             tx.open_table(ALIASES).map_err(unavailable)?;
             tx.open_table(ERASED).map_err(unavailable)?;
             scan::open_suppressed(&tx)?;
+            handoff::open_tables(&tx)?;
             delivery::sweep(&tx, system_now())?;
         }
         tx.commit().map_err(unavailable)?;

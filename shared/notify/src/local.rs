@@ -1,0 +1,150 @@
+//! `leadscore serve`'s notifier: the embedded store's outbox drained (every lead whose state
+//! changed, stepped, then its mark cleared if no newer change came meanwhile), the daily run
+//! at start and every day, and the parked notifications replayed with back-off (30 s,
+//! doubling to 1 h while a destination keeps failing).
+
+use crate::Notifier;
+use leadscore_store::Embedded;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Outbox ids read at once.
+const DRAIN_PAGE: usize = 64;
+/// The wait when the outbox is empty.
+const IDLE: Duration = Duration::from_millis(200);
+pub const REPLAY_FIRST: Duration = Duration::from_secs(30);
+pub const REPLAY_MAX: Duration = Duration::from_secs(3_600);
+const DAY: Duration = Duration::from_secs(86_400);
+
+/// `leadscore serve`'s hook: destinations from `vars` (parked in the embedded store), the
+/// notifier over `store`, its tasks spawned on the current runtime. `base_url`: the server's
+/// own URL, unless `LEADSCORE_PUBLIC_URL` is set. Returns what to print: one line per
+/// destination.
+pub fn start(
+    store: &Embedded,
+    rules_toml: &str,
+    vars: &[(String, String)],
+    base_url: &str,
+) -> Result<Vec<String>, crate::ConfigError> {
+    let destinations = crate::Destinations::embedded(vars, store.clone())?;
+    let public = vars
+        .iter()
+        .find(|(n, _)| n == crate::PUBLIC_URL_VAR)
+        .map(|(_, v)| v.trim())
+        .filter(|v| !v.is_empty())
+        .unwrap_or(base_url);
+    let lines = if destinations.is_empty() {
+        vec!["none (set LEADSCORE_WEBHOOK_<NAME> with LEADSCORE_WEBHOOK_SECRET_<NAME>, or LEADSCORE_EVENT_BUS)".to_string()]
+    } else {
+        destinations.describe()
+    };
+    let notifier = Notifier::new(Arc::new(store.clone()), rules_toml, destinations, public)?;
+    spawn(store.clone(), Arc::new(notifier));
+    Ok(lines)
+}
+
+/// Spawns the drainer, the daily run and the replay on the current runtime.
+pub fn spawn(store: Embedded, notifier: Arc<Notifier>) {
+    tokio::spawn(drain(store, notifier.clone()));
+    tokio::spawn(daily(notifier.clone()));
+    tokio::spawn(replay(notifier, REPLAY_FIRST));
+}
+
+/// The outbox, drained for ever.
+pub async fn drain(store: Embedded, notifier: Arc<Notifier>) {
+    loop {
+        let pending = {
+            let store = store.clone();
+            tokio::task::spawn_blocking(move || store.pending_handoffs(DRAIN_PAGE)).await
+        };
+        let pending = match pending {
+            Ok(Ok(p)) => p,
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "cannot read the hand-off outbox");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "outbox read panicked");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        if pending.is_empty() {
+            tokio::time::sleep(IDLE).await;
+            continue;
+        }
+        let done = drain_once(&store, &notifier, pending).await;
+        if done == 0 {
+            // Every step failed (storage trouble): do not spin.
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    }
+}
+
+/// Steps these outbox entries; returns how many were cleared.
+pub async fn drain_once(
+    store: &Embedded,
+    notifier: &Notifier,
+    pending: Vec<(leadscore_scoring::LeadId, u64)>,
+) -> usize {
+    let now = crate::lambda::now();
+    let mut cleared = 0;
+    for chunk in pending.chunks(crate::PARALLEL) {
+        let steps = chunk.iter().map(|(id, _)| notifier.step(id, now));
+        for ((id, seq), result) in chunk.iter().zip(crate::join_all(steps).await) {
+            match result {
+                Ok(_) => match store.handoff_done(id, *seq) {
+                    Ok(()) => cleared += 1,
+                    Err(e) => {
+                        tracing::error!(lead = %id, error = %e, "cannot clear the outbox mark")
+                    }
+                },
+                Err(e) => tracing::warn!(lead = %id, error = %e, "hand-off failed; retried"),
+            }
+        }
+    }
+    cleared
+}
+
+async fn daily(notifier: Arc<Notifier>) {
+    loop {
+        if let Err(e) = notifier.daily(crate::lambda::now()).await {
+            tracing::error!(error = %e, "daily hand-off failed; retried tomorrow");
+        }
+        tokio::time::sleep(DAY).await;
+    }
+}
+
+/// Replays parked notifications: every `first` while all goes well, doubling up to
+/// `REPLAY_MAX` while something parked still cannot be delivered.
+pub async fn replay(notifier: Arc<Notifier>, first: Duration) {
+    let mut wait = first;
+    loop {
+        tokio::time::sleep(wait).await;
+        match notifier.replay().await {
+            Ok(r) if r.remaining > 0 && r.delivered == 0 => {
+                wait = (wait * 2).min(REPLAY_MAX);
+                tracing::info!(
+                    still_parked = r.remaining,
+                    next_in_s = wait.as_secs(),
+                    "parked notifications still not delivered"
+                );
+            }
+            Ok(r) => {
+                if r.delivered > 0 {
+                    tracing::info!(
+                        replayed = r.delivered,
+                        still_parked = r.remaining,
+                        "parked notifications delivered"
+                    );
+                }
+                wait = first;
+            }
+            Err(e) => {
+                wait = (wait * 2).min(REPLAY_MAX);
+                tracing::error!(error = %e, "cannot read parked notifications");
+            }
+        }
+    }
+}
