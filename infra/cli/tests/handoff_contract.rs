@@ -2,76 +2,16 @@
 //! daily run over the same store, then `/accounts` and `/segments` as the API answers them,
 //! valid against openapi.yaml and with the figures the leads call for.
 
-use std::path::PathBuf;
+mod handler;
+
 use std::sync::Arc;
 
-use lambda_http::Body;
-use leadscore::openapi::OpenApi;
-use leadscore_edge::{route, App};
+use handler::{api, assert_valid_get, call, request, SECRET};
+use leadscore_edge::App;
 use leadscore_notify::{Destinations, NoParking, Notifier};
 use leadscore_scoring::{Timestamp, DEFAULT_RULES_TOML};
 use leadscore_store::LeadStore;
-use serde_json::{json, Value};
-
-const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
-
-fn request(
-    method: &str,
-    path: &str,
-    query: &str,
-    headers: &[(&str, String)],
-    body: &str,
-) -> lambda_http::Request {
-    let h: serde_json::Map<String, Value> = headers
-        .iter()
-        .map(|(n, v)| (n.to_string(), Value::String(v.clone())))
-        .collect();
-    let mut event = json!({
-        "version": "2.0", "routeKey": "$default", "rawPath": path, "rawQueryString": query,
-        "headers": h,
-        "requestContext": {"accountId": "1", "apiId": "a", "domainName": "api.example.com",
-            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "203.0.113.1", "userAgent": "t"},
-            "requestId": "r", "routeKey": "$default", "stage": "$default", "time": "", "timeEpoch": 0},
-        "isBase64Encoded": false,
-    });
-    if !query.is_empty() {
-        let q: serde_json::Map<String, Value> = query
-            .split('&')
-            .filter_map(|kv| kv.split_once('='))
-            .map(|(k, v)| (k.to_string(), Value::String(v.to_string())))
-            .collect();
-        event["queryStringParameters"] = Value::Object(q);
-    }
-    if !body.is_empty() {
-        event["body"] = Value::String(body.to_string());
-    }
-    lambda_http::request::from_str(&event.to_string()).unwrap()
-}
-
-async fn call(app: &App, req: lambda_http::Request) -> (u16, Value) {
-    let (parts, body): (_, Body) = route(app, req).await.into_parts();
-    (
-        parts.status.as_u16(),
-        serde_json::from_slice(&body).unwrap_or(Value::Null),
-    )
-}
-
-fn api() -> OpenApi {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../openapi.yaml");
-    OpenApi::parse(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
-fn assert_valid(api: &OpenApi, path: &str, status: u16, body: &Value) {
-    let schema = api
-        .response_schema("GET", path, status)
-        .unwrap()
-        .unwrap_or_else(|| panic!("openapi.yaml has no {status} for GET {path}"));
-    assert_eq!(
-        api.validate(&schema, body),
-        Vec::<String>::new(),
-        "{path}: {body}"
-    );
-}
+use serde_json::json;
 
 fn now() -> Timestamp {
     // Milliseconds: the events are dated to the nanosecond, and a `now` truncated to the
@@ -130,7 +70,7 @@ async fn accounts_and_segments_follow_the_leads() {
     let api = api();
     let (status, list) = call(&app, request("GET", "/accounts", "sort=score", &auth, "")).await;
     assert_eq!(status, 200);
-    assert_valid(&api, "/accounts", 200, &list);
+    assert_valid_get(&api, "/accounts", 200, &list);
     let accounts = list["accounts"].as_array().unwrap();
     assert_eq!(
         accounts.len(),
@@ -139,7 +79,7 @@ async fn accounts_and_segments_follow_the_leads() {
     );
     let (status, acme) = call(&app, request("GET", "/accounts/acme.io", "", &auth, "")).await;
     assert_eq!(status, 200);
-    assert_valid(&api, "/accounts/{domain}", 200, &acme);
+    assert_valid_get(&api, "/accounts/{domain}", 200, &acme);
     assert_eq!(acme["contacts"], 2);
     assert_eq!(acme["stage"], "sql", "the furthest stage of its leads");
     let roles: Vec<&str> = acme["roles"]
@@ -160,18 +100,18 @@ async fn accounts_and_segments_follow_the_leads() {
         .contains(&json!("user")));
     let (status, gmail) = call(&app, request("GET", "/accounts/gmail.com", "", &auth, "")).await;
     assert_eq!(status, 404);
-    assert_valid(&api, "/accounts/{domain}", 404, &gmail);
+    assert_valid_get(&api, "/accounts/{domain}", 404, &gmail);
 
     let (status, segments) = call(&app, request("GET", "/segments", "", &auth, "")).await;
     assert_eq!(status, 200);
-    assert_valid(&api, "/segments", 200, &segments);
+    assert_valid_get(&api, "/segments", 200, &segments);
     let (status, nurture) = call(
         &app,
         request("GET", "/segments/nurture", "limit=100", &auth, ""),
     )
     .await;
     assert_eq!(status, 200);
-    assert_valid(&api, "/segments/{name}", 200, &nurture);
+    assert_valid_get(&api, "/segments/{name}", 200, &nurture);
     let emails: Vec<&str> = nurture["leads"]
         .as_array()
         .unwrap()
@@ -186,5 +126,5 @@ async fn accounts_and_segments_follow_the_leads() {
     assert!(!emails.contains(&"ada@acme.io"), "{nurture}");
     let (status, unknown) = call(&app, request("GET", "/segments/none", "", &auth, "")).await;
     assert_eq!(status, 404);
-    assert_valid(&api, "/segments/{name}", 404, &unknown);
+    assert_valid_get(&api, "/segments/{name}", 404, &unknown);
 }
