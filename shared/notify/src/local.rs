@@ -92,15 +92,21 @@ pub async fn drain_once(
     let mut cleared = 0;
     for chunk in pending.chunks(crate::PARALLEL) {
         let steps = chunk.iter().map(|(id, _)| notifier.step(id, now));
+        let mut stepped = Vec::new();
         for ((id, seq), result) in chunk.iter().zip(crate::join_all(steps).await) {
             match result {
-                Ok(_) => match store.handoff_done(id, *seq) {
-                    Ok(()) => cleared += 1,
-                    Err(e) => {
-                        tracing::error!(lead = %id, error = %e, "cannot clear the outbox mark")
-                    }
-                },
+                Ok(_) => stepped.push((id, *seq)),
                 Err(e) => tracing::warn!(lead = %id, error = %e, "hand-off failed; retried"),
+            }
+        }
+        // Cleared together: the store commits them as one group.
+        let clears = stepped
+            .iter()
+            .map(|(id, seq)| store.clear_handoff(id, *seq));
+        for ((id, _), result) in stepped.iter().zip(crate::join_all(clears).await) {
+            match result {
+                Ok(()) => cleared += 1,
+                Err(e) => tracing::error!(lead = %id, error = %e, "cannot clear the outbox mark"),
             }
         }
     }

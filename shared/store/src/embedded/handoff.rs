@@ -299,6 +299,17 @@ impl Handoffs for Embedded {
     }
 }
 
+fn clear_mark(tx: &Tx, id: &str, seq: u64) -> Result<(), StoreError> {
+    let mut dirty = tx.open_table(DIRTY).map_err(unavailable)?;
+    let current = dirty.get(id).map_err(unavailable)?.map(|v| v.value());
+    if current == Some(seq) {
+        dirty.remove(id).map_err(unavailable)?;
+        let mut order = tx.open_table(DIRTY_ORDER).map_err(unavailable)?;
+        order.remove(seq).map_err(unavailable)?;
+    }
+    Ok(())
+}
+
 impl Embedded {
     /// Lead ids whose state changed since they were last handed off (the local outbox),
     /// oldest first, at most `limit`, with the dirty mark's sequence number.
@@ -316,19 +327,17 @@ impl Embedded {
     /// Clears the mark if it is still `seq` (a newer change keeps it dirty).
     pub fn handoff_done(&self, id: &LeadId, seq: u64) -> Result<(), StoreError> {
         let tx = self.db.begin_write().map_err(unavailable)?;
-        {
-            let mut dirty = tx.open_table(DIRTY).map_err(unavailable)?;
-            let current = dirty
-                .get(id.as_str())
-                .map_err(unavailable)?
-                .map(|v| v.value());
-            if current == Some(seq) {
-                dirty.remove(id.as_str()).map_err(unavailable)?;
-                let mut order = tx.open_table(DIRTY_ORDER).map_err(unavailable)?;
-                order.remove(seq).map_err(unavailable)?;
-            }
-        }
+        clear_mark(&tx, id.as_str(), seq)?;
         tx.commit().map_err(unavailable)
+    }
+
+    /// `handoff_done` as one write of the group commit: the outbox drainer's clears share
+    /// commits with the events that keep it busy.
+    pub async fn clear_handoff(&self, id: &LeadId, seq: u64) -> Result<(), StoreError> {
+        let id = id.to_string();
+        self.write(move |tx| Ok(clear_mark(tx, &id, seq)?))
+            .await
+            .map_err(store_err)
     }
 
     /// Notifications that could not be delivered (locally; SQS on AWS), keyed.

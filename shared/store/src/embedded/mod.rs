@@ -1,6 +1,8 @@
 //! The embedded store: one redb file (`<dir>/leads.redb`), durable on every commit
-//! (copy-on-write B-trees, fsync at commit), with the records of `records.rs`. Each primitive
-//! is one redb transaction; redb serialises writers, and every condition DynamoDB checks is
+//! (copy-on-write B-trees, fsync at commit), with the records of `records.rs`. Each write
+//! primitive is applied within a redb write transaction, in the order callers queue them;
+//! concurrent callers' writes share one transaction and its fsync (group commit, `group.rs`),
+//! and each is answered once that commit is durable. Every condition DynamoDB checks is
 //! re-checked inside the write transaction, so the shared logic behaves the same on both.
 
 use crate::engine::Backend;
@@ -16,6 +18,7 @@ use std::sync::Arc;
 
 mod backend;
 mod delivery;
+mod group;
 mod handoff;
 mod retention;
 mod scan;
@@ -68,6 +71,8 @@ pub struct Embedded {
     decoded: Arc<std::sync::Mutex<Decoded>>,
     /// Leads folded lately: one process serves every event of a lead here.
     folds: Arc<FoldCache>,
+    /// Writes waiting for the next commit (`group.rs`).
+    group: Arc<group::Group>,
 }
 
 /// Lead id -> (stored header, decoded snapshot).
@@ -137,6 +142,7 @@ impl Embedded {
             db: Arc::new(db),
             decoded: Arc::default(),
             folds: Arc::default(),
+            group: Arc::default(),
         })
     }
 
@@ -210,20 +216,15 @@ impl Embedded {
             .map_err(|e| StoreError::Internal(e.to_string()))?
     }
 
-    /// One write transaction, committed if `f` succeeds.
+    /// `f` applied in a write transaction, answered once that is committed (durably). The
+    /// writes of concurrent callers share a transaction and its commit (`group.rs`), so `f`
+    /// must write nothing when it returns `CommitError::Conflict`, and may run twice (the
+    /// first run undone) when it fails otherwise.
     async fn write<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&Tx) -> Result<T, CommitError> + Send + 'static,
+        f: impl Fn(&Tx) -> Result<T, CommitError> + Send + 'static,
     ) -> Result<T, CommitError> {
-        let db = self.db.clone();
-        tokio::task::spawn_blocking(move || {
-            let tx = db.begin_write().map_err(unavailable)?;
-            let out = f(&tx)?;
-            tx.commit().map_err(unavailable)?;
-            Ok(out)
-        })
-        .await
-        .map_err(|e| CommitError::Store(StoreError::Internal(e.to_string())))?
+        self.group.write(&self.db, f).await
     }
 }
 
