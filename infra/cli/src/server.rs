@@ -1,6 +1,7 @@
 //! The local HTTP server: every route of the template, answered by the same handler code the
-//! Lambda functions run. Each request becomes the API Gateway event the function would get
-//! (see [`crate::apigw`]); a request no route matches gets API Gateway's own 404.
+//! Lambda functions run. Each request becomes the API Gateway request the function would get
+//! (typed, no JSON in between: see [`crate::apigw`]); a request no route matches gets API
+//! Gateway's own 404.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -96,14 +97,7 @@ async fn answer(
         now_ms: now_ms as i64,
         request_id: request_id.clone(),
     };
-    let event = apigw::event(&http, &route);
-    let mut request = match lambda_http::request::from_str(&event.to_string()) {
-        Ok(r) => r,
-        Err(e) => {
-            tracing::error!(error = %e, "could not build the API Gateway event");
-            return (StatusCode::INTERNAL_SERVER_ERROR, "local server: bad event").into_response();
-        }
-    };
+    let mut request = apigw::request(&http, &route);
     let mut context = lambda_http::Context::default();
     context.request_id = request_id;
     request.extensions_mut().insert(context);
