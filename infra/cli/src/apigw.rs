@@ -2,10 +2,7 @@
 //! functions receive, so the local server runs the handlers on exactly what AWS sends: path
 //! parameters, raw query string, source IP, joined headers and all. [`request`] builds the
 //! typed event and hands it to lambda_http's own conversion (no JSON in between: the local
-//! server's hot path); [`event`] is the same event as JSON, which tests compare it with.
-
-use base64::{engine::general_purpose::STANDARD, Engine};
-use serde_json::{json, Map, Value};
+//! server's hot path); its tests hold it equal to the JSON event lambda_http reads in AWS.
 
 /// A route template matched against a request path.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -194,99 +191,102 @@ pub fn request(req: &HttpRequest<'_>, route: &Matched) -> lambda_http::Request {
     request
 }
 
-/// The payload 2.0 event for `req`, matched to `route`.
-pub fn event(req: &HttpRequest<'_>, route: &Matched) -> Value {
-    let mut headers = Map::new();
-    let mut cookies = Vec::new();
-    for (name, value) in &req.headers {
-        if name == "cookie" {
-            cookies.extend(value.split("; ").map(|c| Value::String(c.to_string())));
-            continue;
-        }
-        // API Gateway joins repeated headers with commas.
-        match headers.get_mut(name) {
-            Some(Value::String(existing)) => {
-                existing.push(',');
-                existing.push_str(value);
-            }
-            _ => {
-                headers.insert(name.clone(), Value::String(value.clone()));
-            }
-        }
-    }
-    let content_type = req
-        .headers
-        .iter()
-        .find(|(n, _)| n == "content-type")
-        .map(|(_, v)| v.as_str());
-    let user_agent = req
-        .headers
-        .iter()
-        .find(|(n, _)| n == "user-agent")
-        .map(|(_, v)| v.as_str())
-        .unwrap_or("");
-    let host = req
-        .headers
-        .iter()
-        .find(|(n, _)| n == "host")
-        .map(|(_, v)| v.as_str())
-        .unwrap_or("localhost");
-    let text_body = if is_text(content_type) {
-        std::str::from_utf8(req.body).ok()
-    } else {
-        None
-    };
-    let (body, base64) = match text_body {
-        _ if req.body.is_empty() => (Value::Null, false),
-        Some(text) => (Value::String(text.to_string()), false),
-        None => (Value::String(STANDARD.encode(req.body)), true),
-    };
-    let params: Map<String, Value> = route
-        .params
-        .iter()
-        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
-        .collect();
-    let mut event = json!({
-        "version": "2.0",
-        "routeKey": route.route_key,
-        "rawPath": req.path,
-        "rawQueryString": req.raw_query,
-        "headers": headers,
-        "requestContext": {
-            "accountId": "000000000000",
-            "apiId": "local",
-            "domainName": host,
-            "domainPrefix": "local",
-            "http": {
-                "method": req.method,
-                "path": req.path,
-                "protocol": "HTTP/1.1",
-                "sourceIp": req.source_ip,
-                "userAgent": user_agent,
-            },
-            "requestId": req.request_id,
-            "routeKey": route.route_key,
-            "stage": "$default",
-            "time": "",
-            "timeEpoch": req.now_ms,
-        },
-        "isBase64Encoded": base64,
-    });
-    if !params.is_empty() {
-        event["pathParameters"] = Value::Object(params);
-    }
-    if !cookies.is_empty() {
-        event["cookies"] = Value::Array(cookies);
-    }
-    if !body.is_null() {
-        event["body"] = body;
-    }
-    event
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::{engine::general_purpose::STANDARD, Engine};
+    use serde_json::{json, Map, Value};
+
+    /// The same request as the JSON event API Gateway sends: what the typed path is held
+    /// equal to.
+    fn event(req: &HttpRequest<'_>, route: &Matched) -> Value {
+        let mut headers = Map::new();
+        let mut cookies = Vec::new();
+        for (name, value) in &req.headers {
+            if name == "cookie" {
+                cookies.extend(value.split("; ").map(|c| Value::String(c.to_string())));
+                continue;
+            }
+            // API Gateway joins repeated headers with commas.
+            match headers.get_mut(name) {
+                Some(Value::String(existing)) => {
+                    existing.push(',');
+                    existing.push_str(value);
+                }
+                _ => {
+                    headers.insert(name.clone(), Value::String(value.clone()));
+                }
+            }
+        }
+        let content_type = req
+            .headers
+            .iter()
+            .find(|(n, _)| n == "content-type")
+            .map(|(_, v)| v.as_str());
+        let user_agent = req
+            .headers
+            .iter()
+            .find(|(n, _)| n == "user-agent")
+            .map(|(_, v)| v.as_str())
+            .unwrap_or("");
+        let host = req
+            .headers
+            .iter()
+            .find(|(n, _)| n == "host")
+            .map(|(_, v)| v.as_str())
+            .unwrap_or("localhost");
+        let text_body = if is_text(content_type) {
+            std::str::from_utf8(req.body).ok()
+        } else {
+            None
+        };
+        let (body, base64) = match text_body {
+            _ if req.body.is_empty() => (Value::Null, false),
+            Some(text) => (Value::String(text.to_string()), false),
+            None => (Value::String(STANDARD.encode(req.body)), true),
+        };
+        let params: Map<String, Value> = route
+            .params
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+            .collect();
+        let mut event = json!({
+            "version": "2.0",
+            "routeKey": route.route_key,
+            "rawPath": req.path,
+            "rawQueryString": req.raw_query,
+            "headers": headers,
+            "requestContext": {
+                "accountId": "000000000000",
+                "apiId": "local",
+                "domainName": host,
+                "domainPrefix": "local",
+                "http": {
+                    "method": req.method,
+                    "path": req.path,
+                    "protocol": "HTTP/1.1",
+                    "sourceIp": req.source_ip,
+                    "userAgent": user_agent,
+                },
+                "requestId": req.request_id,
+                "routeKey": route.route_key,
+                "stage": "$default",
+                "time": "",
+                "timeEpoch": req.now_ms,
+            },
+            "isBase64Encoded": base64,
+        });
+        if !params.is_empty() {
+            event["pathParameters"] = Value::Object(params);
+        }
+        if !cookies.is_empty() {
+            event["cookies"] = Value::Array(cookies);
+        }
+        if !body.is_null() {
+            event["body"] = body;
+        }
+        event
+    }
     use lambda_http::{Body, RequestExt};
 
     const ROUTES: [(&str, &str); 4] = [

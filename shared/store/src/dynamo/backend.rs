@@ -63,7 +63,7 @@ fn transact_error<R: std::fmt::Debug>(
     }
 }
 
-fn conditional_failed<E: ProvideErrorMetadata>(e: &E) -> bool {
+pub(super) fn conditional_failed<E: ProvideErrorMetadata>(e: &E) -> bool {
     e.code() == Some("ConditionalCheckFailedException")
 }
 

@@ -3,12 +3,11 @@
 //! are written in one transaction; `members` and the account ranking read the `by-stage` GSI
 //! under their own `gsi1pk` values.
 
-use super::backend::{throttled, throttled_error};
-use super::items::{key, n};
+use super::backend::{conditional_failed, throttled, throttled_error};
+use super::items::{key, marker_time, n, unreadable};
 use super::{attr, build_error, s, sdk_error, Dynamo, Item, STAGE_INDEX};
 use crate::handoff::Handoffs;
-use crate::records::Erased;
-use crate::{decode, HandoffRecord, StoreError};
+use crate::{HandoffRecord, StoreError};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
@@ -49,19 +48,6 @@ fn bytes_of(item: &Item, name: &str) -> Option<Vec<u8>> {
     item.get(name)
         .and_then(|v| v.as_b().ok())
         .map(|b| b.as_ref().to_vec())
-}
-
-fn number(item: &Item, name: &str) -> Option<i64> {
-    item.get(name)?.as_n().ok()?.parse().ok()
-}
-
-/// Names the item by its keys only: its other attributes may hold personal data.
-fn unreadable(kind: &str, item: &Item) -> StoreError {
-    StoreError::Internal(format!(
-        "unreadable {kind} item (pk {:?}, sk {:?})",
-        attr(item, "pk").unwrap_or_default(),
-        attr(item, "sk").unwrap_or_default()
-    ))
 }
 
 fn record_of(item: &Item) -> Result<HandoffRecord, StoreError> {
@@ -169,7 +155,7 @@ impl Dynamo {
             .await;
         match self.tally(out, true) {
             Ok(_) => Ok(()),
-            Err(e) if e.code() == Some("ConditionalCheckFailedException") => Ok(()),
+            Err(e) if conditional_failed(&e) => Ok(()),
             Err(e) => Err(sdk_error(e)),
         }
     }
@@ -371,15 +357,9 @@ impl Handoffs for Dynamo {
     }
 
     async fn erasure_time(&self, id: &LeadId) -> Result<Option<Timestamp>, StoreError> {
-        let Some(item) = self.get_consistent(key(id, "ERASED")).await? else {
-            return Ok(None);
-        };
-        if let Some(ms) = number(&item, "erased_at") {
-            return Ok(Some(Timestamp::from_millis(ms)));
-        }
-        match attr(&item, "erased") {
-            Some(e) => Ok(Some(decode::<Erased>(e.as_bytes())?.at)),
-            None => Err(unreadable("erasure marker", &item)),
+        match self.get_consistent(key(id, "ERASED")).await? {
+            Some(item) => marker_time(&item).map(Some),
+            None => Ok(None),
         }
     }
 }

@@ -65,8 +65,20 @@ fn millis(item: &Item, name: &str) -> Option<Timestamp> {
     n.parse::<i64>().ok().map(Timestamp::from_millis)
 }
 
+/// When an erasure marker item says the person was erased (`erased_at`, or the marker's JSON
+/// for markers written before that attribute).
+pub(crate) fn marker_time(item: &Item) -> Result<Timestamp, StoreError> {
+    if let Some(at) = millis(item, "erased_at") {
+        return Ok(at);
+    }
+    match attr(item, "erased") {
+        Some(e) => Ok(decode::<Erased>(e.as_bytes())?.at),
+        None => Err(unreadable("erasure marker", item)),
+    }
+}
+
 /// Names the item by its keys only: its other attributes may hold personal data.
-fn unreadable(kind: &str, item: &Item) -> StoreError {
+pub(crate) fn unreadable(kind: &str, item: &Item) -> StoreError {
     StoreError::Internal(format!(
         "unreadable {kind} item (pk {:?}, sk {:?})",
         attr(item, "pk").unwrap_or_default(),
@@ -106,16 +118,10 @@ impl Dynamo {
                 let lead = lead.ok_or_else(|| unreadable("alias", item))?;
                 Ok(Some(Record::Alias { visitor: id, lead }))
             }
-            "ERASED" => {
-                let at = match millis(item, "erased_at") {
-                    Some(at) => at,
-                    None => match attr(item, "erased") {
-                        Some(e) => decode::<Erased>(e.as_bytes())?.at,
-                        None => return Err(unreadable("erasure marker", item)),
-                    },
-                };
-                Ok(Some(Record::Erased { id, at }))
-            }
+            "ERASED" => Ok(Some(Record::Erased {
+                id,
+                at: marker_time(item)?,
+            })),
             _ if sk.starts_with("E#") => match attr(item, "entry") {
                 Some(entry) => {
                     let entry: LedgerEntry = decode(entry.as_bytes())?;
