@@ -2,62 +2,14 @@
 //! the daily run keep them (never written by a webhook: see ARCHITECTURE.md, "Hand-off").
 
 use crate::keys::Role;
-use crate::leads::authorize;
+use crate::leads::{authorize, page_query};
 use crate::{json_response, ApiError, App};
-use lambda_http::{Body, Request, RequestExt, Response};
+use lambda_http::{Body, Request, Response};
 use leadscore_scoring::Email;
-use leadscore_store::MAX_PAGE;
 use serde_json::{json, Value};
 
 /// Default page size of the accounts listing.
 pub const DEFAULT_ACCOUNTS: u32 = 20;
-
-/// `limit` and `cursor` from the query, with the other names a route accepts.
-pub(crate) struct PageQuery {
-    pub limit: u32,
-    pub cursor: Option<String>,
-    pub other: Vec<(String, String)>,
-}
-
-pub(crate) fn page_query(
-    req: &Request,
-    default: u32,
-    accepted: &[&str],
-) -> Result<PageQuery, ApiError> {
-    let mut page = PageQuery {
-        limit: default,
-        cursor: None,
-        other: Vec::new(),
-    };
-    for (name, value) in req.query_string_parameters().iter() {
-        match name {
-            "limit" => {
-                page.limit = value
-                    .parse::<u32>()
-                    .ok()
-                    .filter(|n| (1..=MAX_PAGE).contains(n))
-                    .ok_or_else(|| {
-                        ApiError::BadRequest(format!(
-                            "limit must be a whole number from 1 to {MAX_PAGE}, not {value:?}"
-                        ))
-                    })?
-            }
-            "cursor" => page.cursor = Some(value.to_string()),
-            other if accepted.contains(&other) => {
-                page.other.push((other.to_string(), value.to_string()))
-            }
-            other => {
-                let mut names: Vec<&str> = accepted.to_vec();
-                names.extend(["limit", "cursor"]);
-                return Err(ApiError::BadRequest(format!(
-                    "unknown query parameter {other:?} (expected {})",
-                    names.join(", ")
-                )));
-            }
-        }
-    }
-    Ok(page)
-}
 
 /// A stored account document as the API shows it.
 fn document(body: &[u8]) -> Result<Value, ApiError> {

@@ -208,32 +208,27 @@ fn timeline_of(mut events: Vec<Event>) -> Value {
     Value::Array(rows)
 }
 
-pub(crate) async fn list(app: &App, req: &Request) -> Result<Response<Body>, ApiError> {
-    authorize(app, req, Role::Read)?;
-    let query = req.query_string_parameters();
-    let mut stage = None;
-    let mut changed_since = None;
-    let mut limit = DEFAULT_LIMIT;
-    let mut cursor = None;
-    for (name, value) in query.iter() {
+/// `limit` and `cursor` from the query, with the other names a route accepts.
+pub(crate) struct PageQuery {
+    pub limit: u32,
+    pub cursor: Option<String>,
+    pub other: Vec<(String, String)>,
+}
+
+pub(crate) fn page_query(
+    req: &Request,
+    default: u32,
+    accepted: &[&str],
+) -> Result<PageQuery, ApiError> {
+    let mut page = PageQuery {
+        limit: default,
+        cursor: None,
+        other: Vec::new(),
+    };
+    for (name, value) in req.query_string_parameters().iter() {
         match name {
-            "stage" => {
-                stage = Some(
-                    value
-                        .parse::<Stage>()
-                        .map_err(|e| ApiError::BadRequest(e.to_string()))?,
-                )
-            }
-            "changed_since" => {
-                changed_since = Some(Timestamp::parse_rfc3339(value).map_err(|_| {
-                    ApiError::BadRequest(format!(
-                        "changed_since must be an RFC 3339 date-time such as \
-                         2026-11-22T10:00:00Z, not {value:?}"
-                    ))
-                })?)
-            }
             "limit" => {
-                limit = value
+                page.limit = value
                     .parse::<u32>()
                     .ok()
                     .filter(|n| (1..=MAX_PAGE).contains(n))
@@ -243,12 +238,44 @@ pub(crate) async fn list(app: &App, req: &Request) -> Result<Response<Body>, Api
                         ))
                     })?
             }
-            "cursor" => cursor = Some(value.to_string()),
+            "cursor" => page.cursor = Some(value.to_string()),
+            other if accepted.contains(&other) => {
+                page.other.push((other.to_string(), value.to_string()))
+            }
             other => {
+                let mut names: Vec<&str> = accepted.to_vec();
+                names.extend(["limit", "cursor"]);
                 return Err(ApiError::BadRequest(format!(
-                    "unknown query parameter {other:?} (expected stage, changed_since, limit, \
-                     cursor)"
-                )))
+                    "unknown query parameter {other:?} (expected {})",
+                    names.join(", ")
+                )));
+            }
+        }
+    }
+    Ok(page)
+}
+
+pub(crate) async fn list(app: &App, req: &Request) -> Result<Response<Body>, ApiError> {
+    authorize(app, req, Role::Read)?;
+    let query = page_query(req, DEFAULT_LIMIT, &["stage", "changed_since"])?;
+    let mut stage = None;
+    let mut changed_since = None;
+    for (name, value) in &query.other {
+        match name.as_str() {
+            "stage" => {
+                stage = Some(
+                    value
+                        .parse::<Stage>()
+                        .map_err(|e| ApiError::BadRequest(e.to_string()))?,
+                )
+            }
+            _ => {
+                changed_since = Some(Timestamp::parse_rfc3339(value).map_err(|_| {
+                    ApiError::BadRequest(format!(
+                        "changed_since must be an RFC 3339 date-time such as \
+                         2026-11-22T10:00:00Z, not {value:?}"
+                    ))
+                })?)
             }
         }
     }
@@ -261,8 +288,8 @@ pub(crate) async fn list(app: &App, req: &Request) -> Result<Response<Body>, Api
         .list_by_stage(
             stage,
             changed_since,
-            limit,
-            cursor.as_deref(),
+            query.limit,
+            query.cursor.as_deref(),
             &app.rules,
             now,
         )

@@ -1,9 +1,8 @@
 //! `GET /segments` (the rules file's segments) and `GET /segments/{name}` (who is in one, as
 //! the notifier last evaluated it; each member read and scored as of now).
 
-use crate::accounts::page_query;
 use crate::keys::Role;
-use crate::leads::authorize;
+use crate::leads::{authorize, page_query};
 use crate::{json_response, ApiError, App};
 use lambda_http::{Body, Request, Response};
 use leadscore_scoring::score;
