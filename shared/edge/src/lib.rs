@@ -6,34 +6,68 @@
 //! webhooks, applies events through the store, and maps every failure to HTTP once
 //! ([`ApiError`]). It never logs a raw email address.
 
+// The ledger worker and the notifier build the edge without routes (for the runtime, the
+// worker and logs): the routes' shared helpers are unused there.
+#![cfg_attr(
+    not(any(feature = "webhooks", feature = "stage-api")),
+    allow(dead_code)
+)]
+
+// Each function builds only its routes (features, see Cargo.toml): the webhook channels, or
+// the stage API. `leadscore serve` and the tests build everything.
+#[cfg(feature = "stage-api")]
 mod accounts;
+#[cfg(feature = "webhooks")]
 mod captcha;
+#[cfg(feature = "stage-api")]
 mod dashboard;
 mod error;
+#[cfg(feature = "webhooks")]
 mod fetch;
+#[cfg(feature = "webhooks")]
 mod html;
+#[cfg(feature = "stage-api")]
 mod insights;
+#[cfg(feature = "stage-api")]
 mod keys;
+#[cfg(feature = "stage-api")]
 mod leads;
+#[cfg(feature = "webhooks")]
 mod limiter;
 pub mod logging;
+#[cfg(feature = "stage-api")]
 mod segments;
+#[cfg(feature = "stage-api")]
+mod stage;
+#[cfg(feature = "webhooks")]
 mod webhooks;
 pub mod worker;
 
+#[cfg(feature = "webhooks")]
 pub use captcha::{CAPTCHA_PROVIDER_VAR, CAPTCHA_SECRET_VAR};
 pub use error::{action_name, ApiError, RETRY_AFTER_SECONDS};
-pub use fetch::{Fetch, HttpFetch};
+#[cfg(feature = "fetch")]
+pub use fetch::HttpFetch;
+#[cfg(feature = "webhooks")]
+pub use fetch::{Fetch, NoFetch};
+#[cfg(feature = "stage-api")]
 pub use insights::InsightsBudget;
+#[cfg(feature = "stage-api")]
 pub use keys::Role;
+#[cfg(feature = "stage-api")]
 pub use leads::lead_document;
 
 use lambda_http::{Body, Request, RequestExt, Response};
-use leadscore_providers::{Channel, Mapping, Secrets};
+use leadscore_providers::Channel;
+#[cfg(feature = "webhooks")]
+use leadscore_providers::{Mapping, Secrets};
 use leadscore_scoring::{Rules, Timestamp, DEFAULT_RULES_TOML};
 use leadscore_store::LeadStore;
+#[cfg(feature = "webhooks")]
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+#[cfg(feature = "webhooks")]
+use std::sync::Mutex;
 
 /// Webhook bodies above this are refused (413) before anything is read.
 pub const MAX_WEBHOOK_BODY: usize = 256 * 1024;
@@ -47,18 +81,29 @@ type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
 pub struct App {
     pub(crate) store: Arc<dyn LeadStore>,
     pub(crate) rules: Arc<Rules>,
+    pub(crate) clock: Clock,
+    #[cfg(feature = "webhooks")]
     pub(crate) mapping: Arc<Mapping>,
-    /// The rules file's segments and account rules (`/segments`, `/accounts`).
-    pub(crate) handoff: Arc<leadscore_handoff::HandoffConfig>,
+    #[cfg(feature = "webhooks")]
     pub(crate) secrets: Arc<Secrets>,
-    pub(crate) api_keys: Arc<Vec<keys::ApiKey>>,
+    /// SNS certificates, SNS subscriptions and human verification (built on first use).
+    #[cfg(feature = "webhooks")]
     pub(crate) fetch: Arc<dyn Fetch>,
+    #[cfg(feature = "webhooks")]
     pub(crate) certificates: Arc<Mutex<BTreeMap<String, Vec<u8>>>>,
+    #[cfg(feature = "webhooks")]
     pub(crate) limiter: Arc<limiter::RateLimiter>,
     /// Human verification of html forms, when configured.
+    #[cfg(feature = "webhooks")]
     pub(crate) captcha: Option<Arc<captcha::Captcha>>,
-    pub(crate) clock: Clock,
+    /// The rules file's segments and account rules (`/segments`, `/accounts`).
+    #[cfg(feature = "stage-api")]
+    pub(crate) handoff: Arc<leadscore_handoff::HandoffConfig>,
+    #[cfg(feature = "stage-api")]
+    pub(crate) api_keys: Arc<Vec<keys::ApiKey>>,
+    #[cfg(feature = "stage-api")]
     pub(crate) erasure_budget: std::time::Duration,
+    #[cfg(feature = "stage-api")]
     pub(crate) insights_budget: InsightsBudget,
 }
 
@@ -80,50 +125,47 @@ impl App {
         rules_toml: &str,
         vars: impl IntoIterator<Item = (String, String)>,
     ) -> Result<App, ConfigError> {
-        let rules = Rules::from_toml_str(rules_toml).map_err(|e| ConfigError(e.to_string()))?;
-        let mapping =
-            Mapping::from_rules_toml(rules_toml).map_err(|e| ConfigError(e.to_string()))?;
-        let handoff = leadscore_handoff::HandoffConfig::from_rules_toml(rules_toml)
-            .map_err(|e| ConfigError(e.to_string()))?;
+        let config = |e: &dyn std::fmt::Display| ConfigError(e.to_string());
+        let rules = Rules::from_toml_str(rules_toml).map_err(|e| config(&e))?;
         let vars: Vec<(String, String)> = vars.into_iter().collect();
-        let secrets = Secrets::from_vars(vars.iter().cloned());
         let var = |name: &str| vars.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
         if let Some(key) = var(LEAD_ID_KEY_VAR) {
-            leadscore_scoring::set_lead_id_key(key.trim().as_bytes())
-                .map_err(|e| ConfigError(e.to_string()))?;
+            leadscore_scoring::set_lead_id_key(key.trim().as_bytes()).map_err(|e| config(&e))?;
         }
-        let api_keys = keys::parse_keys(&var("LEADSCORE_API_KEYS").unwrap_or_default())?;
-        let per_minute = match var("LEADSCORE_HTML_RATE_LIMIT") {
-            None => limiter::DEFAULT_PER_MINUTE,
-            Some(v) => v
-                .trim()
-                .parse::<u32>()
-                .ok()
-                .filter(|n| *n > 0)
-                .ok_or_else(|| {
-                    ConfigError(format!(
-                        "LEADSCORE_HTML_RATE_LIMIT must be a positive number of submissions per \
-                     minute per client IP, not {v:?}"
-                    ))
-                })?,
-        };
-        let captcha = captcha::Captcha::from_vars(
-            var(CAPTCHA_PROVIDER_VAR).as_deref(),
-            var(CAPTCHA_SECRET_VAR).as_deref(),
-        )?;
         Ok(App {
             store,
             rules: Arc::new(rules),
-            mapping: Arc::new(mapping),
-            handoff: Arc::new(handoff),
-            secrets: Arc::new(secrets),
-            api_keys: Arc::new(api_keys),
-            fetch: Arc::new(HttpFetch::default()),
-            certificates: Arc::new(Mutex::new(BTreeMap::new())),
-            limiter: Arc::new(limiter::RateLimiter::new(per_minute)),
-            captcha: captcha.map(Arc::new),
             clock: Arc::new(system_now),
+            #[cfg(feature = "webhooks")]
+            mapping: Arc::new(Mapping::from_rules_toml(rules_toml).map_err(|e| config(&e))?),
+            #[cfg(feature = "webhooks")]
+            secrets: Arc::new(Secrets::from_vars(vars.iter().cloned())),
+            #[cfg(feature = "webhooks")]
+            fetch: fetch::default_fetch(),
+            #[cfg(feature = "webhooks")]
+            certificates: Arc::new(Mutex::new(BTreeMap::new())),
+            #[cfg(feature = "webhooks")]
+            limiter: Arc::new(limiter::RateLimiter::new(limiter::per_minute(
+                var("LEADSCORE_HTML_RATE_LIMIT").as_deref(),
+            )?)),
+            #[cfg(feature = "webhooks")]
+            captcha: captcha::Captcha::from_vars(
+                var(CAPTCHA_PROVIDER_VAR).as_deref(),
+                var(CAPTCHA_SECRET_VAR).as_deref(),
+            )?
+            .map(Arc::new),
+            #[cfg(feature = "stage-api")]
+            handoff: Arc::new(
+                leadscore_handoff::HandoffConfig::from_rules_toml(rules_toml)
+                    .map_err(|e| config(&e))?,
+            ),
+            #[cfg(feature = "stage-api")]
+            api_keys: Arc::new(keys::parse_keys(
+                &var("LEADSCORE_API_KEYS").unwrap_or_default(),
+            )?),
+            #[cfg(feature = "stage-api")]
             erasure_budget: leads::ERASURE_BUDGET,
+            #[cfg(feature = "stage-api")]
             insights_budget: InsightsBudget::default(),
         })
     }
@@ -151,18 +193,21 @@ impl App {
         self
     }
 
+    #[cfg(feature = "stage-api")]
     /// Replaces how long a DELETE erases before answering 202 (tests of the background path).
     pub fn with_erasure_budget(mut self, budget: std::time::Duration) -> Self {
         self.erasure_budget = budget;
         self
     }
 
+    #[cfg(feature = "stage-api")]
     /// Replaces how much of the live store `GET /insights` may read.
     pub fn with_insights_budget(mut self, budget: InsightsBudget) -> Self {
         self.insights_budget = budget;
         self
     }
 
+    #[cfg(feature = "webhooks")]
     /// Replaces the HTTP client used for SNS certificates, subscription confirmations and
     /// human verification.
     pub fn with_fetch(mut self, fetch: Arc<dyn Fetch>) -> Self {
@@ -174,10 +219,12 @@ impl App {
         &self.rules
     }
 
+    #[cfg(feature = "webhooks")]
     pub fn secrets(&self) -> &Secrets {
         &self.secrets
     }
 
+    #[cfg(feature = "stage-api")]
     /// Whether the stage API is open to anyone (it is not without keys).
     pub fn has_api_keys(&self) -> bool {
         !self.api_keys.is_empty()
@@ -205,8 +252,10 @@ fn system_now() -> Timestamp {
     Timestamp::from_millis(ms)
 }
 
-/// What a request asks for, parsed from its method and path.
-enum Route {
+/// What a request asks for, parsed from its method and path (every route, even those a
+/// function does not build: it answers them 404).
+#[cfg_attr(not(feature = "stage-api"), allow(dead_code))]
+pub(crate) enum Route {
     Webhook(Channel, String),
     Lead(String),
     Leads,
@@ -330,50 +379,10 @@ pub async fn route(app: &App, req: Request) -> Response<Body> {
     let answer = async {
         match parse_route(&path) {
             None => Err(ApiError::NotFound(format!("no route for {method} {path}"))),
-            Some(Route::Webhook(channel, source)) => match method.as_str() {
-                "POST" => webhooks::receive(app, &req, channel, &source).await,
-                "GET" | "HEAD" if channel == Channel::Email => {
-                    webhooks::receive(app, &req, channel, &source).await
-                }
-                _ => Err(ApiError::MethodNotAllowed(format!("{method} on {path}"))),
-            },
-            Some(Route::Leads) => match method.as_str() {
-                "GET" => leads::list(app, &req).await,
-                _ => Err(ApiError::MethodNotAllowed(format!("{method} on {path}"))),
-            },
-            Some(Route::Lead(lead)) => match method.as_str() {
-                "GET" => leads::get(app, &req, &lead).await,
-                "DELETE" => leads::erase(app, &req, &lead).await,
-                _ => Err(ApiError::MethodNotAllowed(format!("{method} on {path}"))),
-            },
-            Some(Route::Qualification(lead)) => match method.as_str() {
-                "POST" => leads::qualify(app, &req, &lead).await,
-                _ => Err(ApiError::MethodNotAllowed(format!("{method} on {path}"))),
-            },
-            Some(Route::Insights) => match method.as_str() {
-                "GET" => insights::get(app, &req).await,
-                _ => Err(ApiError::MethodNotAllowed(format!("{method} on {path}"))),
-            },
-            Some(Route::Dashboard(asset)) => match method.as_str() {
-                "GET" => dashboard::page(app, &req, asset.as_deref()).await,
-                _ => Err(ApiError::MethodNotAllowed(format!("{method} on {path}"))),
-            },
-            Some(Route::Accounts) => match method.as_str() {
-                "GET" => accounts::list(app, &req).await,
-                _ => Err(ApiError::MethodNotAllowed(format!("{method} on {path}"))),
-            },
-            Some(Route::Account(domain)) => match method.as_str() {
-                "GET" => accounts::get(app, &req, &domain).await,
-                _ => Err(ApiError::MethodNotAllowed(format!("{method} on {path}"))),
-            },
-            Some(Route::Segments) => match method.as_str() {
-                "GET" => segments::list(app, &req).await,
-                _ => Err(ApiError::MethodNotAllowed(format!("{method} on {path}"))),
-            },
-            Some(Route::Segment(name)) => match method.as_str() {
-                "GET" => segments::members(app, &req, &name).await,
-                _ => Err(ApiError::MethodNotAllowed(format!("{method} on {path}"))),
-            },
+            Some(Route::Webhook(channel, source)) => {
+                webhook(app, &req, &method, &path, channel, &source).await
+            }
+            Some(route) => stage_api(app, &req, &method, &path, route).await,
         }
     };
     let response = within_budget(&req, answer)
@@ -386,6 +395,55 @@ pub async fn route(app: &App, req: Request) -> Response<Body> {
         tracing::info!(%method, route = route_name(&path), status, "answered");
     }
     response
+}
+
+/// A webhook, in a build with webhook channels.
+#[cfg(feature = "webhooks")]
+async fn webhook(
+    app: &App,
+    req: &Request,
+    method: &str,
+    path: &str,
+    channel: Channel,
+    source: &str,
+) -> Result<Response<Body>, ApiError> {
+    match method {
+        "POST" => webhooks::receive(app, req, channel, source).await,
+        "GET" | "HEAD" if channel == Channel::Email => {
+            webhooks::receive(app, req, channel, source).await
+        }
+        _ => Err(ApiError::MethodNotAllowed(format!("{method} on {path}"))),
+    }
+}
+
+#[cfg(not(feature = "webhooks"))]
+async fn webhook(
+    _: &App,
+    _: &Request,
+    method: &str,
+    path: &str,
+    _: Channel,
+    _: &str,
+) -> Result<Response<Body>, ApiError> {
+    Err(ApiError::NotFound(format!(
+        "no route for {method} {path} in this function"
+    )))
+}
+
+#[cfg(feature = "stage-api")]
+use stage::route as stage_api;
+
+#[cfg(not(feature = "stage-api"))]
+async fn stage_api(
+    _: &App,
+    _: &Request,
+    method: &str,
+    path: &str,
+    _: Route,
+) -> Result<Response<Body>, ApiError> {
+    Err(ApiError::NotFound(format!(
+        "no route for {method} {path} in this function"
+    )))
 }
 
 /// How long before Lambda's deadline a request gives up and answers 503 + Retry-After:
@@ -480,6 +538,7 @@ pub(crate) fn header<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
 }
 
 /// The caller's IP as API Gateway saw it.
+#[cfg(feature = "webhooks")]
 pub(crate) fn client_ip(req: &Request) -> Option<std::net::IpAddr> {
     match req.request_context_ref() {
         Some(lambda_http::request::RequestContext::ApiGatewayV2(ctx)) => {

@@ -16,6 +16,23 @@ use std::net::IpAddr;
 use std::sync::Mutex;
 
 pub const DEFAULT_PER_MINUTE: u32 = 20;
+
+/// The limit from `LEADSCORE_HTML_RATE_LIMIT` (unset: [`DEFAULT_PER_MINUTE`]).
+pub(crate) fn per_minute(var: Option<&str>) -> Result<u32, crate::ConfigError> {
+    let Some(v) = var else {
+        return Ok(DEFAULT_PER_MINUTE);
+    };
+    v.trim()
+        .parse::<u32>()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| {
+            crate::ConfigError(format!(
+                "LEADSCORE_HTML_RATE_LIMIT must be a positive number of submissions per minute \
+                 per client IP, not {v:?}"
+            ))
+        })
+}
 const WINDOW_MS: i64 = 60_000;
 /// Rows of the table; each address has one counter per row.
 const ROWS: usize = 4;

@@ -23,11 +23,8 @@ struct StreamReader {
 
 impl StreamReader {
     async fn open(table: &str) -> StreamReader {
-        let endpoint = std::env::var("AWS_ENDPOINT_URL_DYNAMODB").unwrap();
-        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .endpoint_url(&endpoint)
-            .load()
-            .await;
+        // DynamoDB Local serves the table's stream on the same endpoint.
+        let config = leadscore_store::aws::config("DYNAMODB").await;
         let arn = aws_sdk_dynamodb::Client::new(&config)
             .describe_table()
             .table_name(table)

@@ -341,9 +341,7 @@ async fn s3_bucket() -> (String, aws_sdk_s3::Client) {
         std::env::var("AWS_ENDPOINT_URL_S3").is_ok(),
         "AWS_ENDPOINT_URL_S3 is not set: run infra/scripts/test (or source infra/scripts/moto.sh; moto_start)"
     );
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .load()
-        .await;
+    let sdk = leadscore_store::aws::config("S3").await;
     let config = aws_sdk_s3::config::Builder::from(&sdk)
         .force_path_style(true)
         .build();

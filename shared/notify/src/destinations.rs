@@ -5,9 +5,7 @@
 //! lead nothing (the replay delivers them when it is back).
 
 use crate::eventbridge::EventBridgeSink;
-use crate::park::{
-    EmbeddedParking, NoParking, ParkError, Parking, SqsParking, DEAD_LETTER_QUEUE_VAR,
-};
+use crate::park::{NoParking, ParkError, Parking, SqsParking, DEAD_LETTER_QUEUE_VAR};
 use crate::retry::{deliver_with_retries, Backoff, Outcome};
 use crate::webhook::{webhooks_from_vars, WebhookSink};
 use crate::{join_all, ConfigError, Outgoing, Sink};
@@ -95,13 +93,14 @@ impl Destinations {
     }
 
     /// Local destinations: sinks from `vars`, parked in the embedded store.
+    #[cfg(feature = "local")]
     pub fn embedded(
         vars: &[(String, String)],
         store: leadscore_store::Embedded,
     ) -> Result<Destinations, ConfigError> {
         Ok(Destinations::new(
             Destinations::sinks_from_vars(vars)?,
-            Arc::new(EmbeddedParking::new(store)),
+            Arc::new(crate::EmbeddedParking::new(store)),
         ))
     }
 

@@ -61,7 +61,7 @@ impl EventBridgeSink {
     async fn client(&self) -> &aws_sdk_eventbridge::Client {
         self.client
             .get_or_init(|| async {
-                let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+                let config = leadscore_store::aws::config("EVENTBRIDGE").await;
                 aws_sdk_eventbridge::Client::new(&config)
             })
             .await

@@ -77,14 +77,6 @@ pub async fn handle(
     }
 }
 
-fn system_now() -> Timestamp {
-    let ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0);
-    Timestamp::from_millis(ms)
-}
-
 /// The function's main (after logging is set up): the DynamoDB store, rules, destinations
 /// and the notifier built once per cold start, then every invocation handled.
 pub async fn run() -> Result<(), lambda_http::Error> {
@@ -107,15 +99,11 @@ pub async fn run() -> Result<(), lambda_http::Error> {
         move |event: lambda_http::LambdaEvent<Value>| {
             let notifier = notifier.clone();
             async move {
-                handle(&notifier, event.payload, system_now())
+                handle(&notifier, event.payload, crate::now())
                     .await
                     .map_err(lambda_http::Error::from)
             }
         },
     ))
     .await
-}
-
-pub(crate) fn now() -> Timestamp {
-    system_now()
 }

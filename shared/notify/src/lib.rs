@@ -15,7 +15,9 @@
 
 mod destinations;
 mod eventbridge;
+#[cfg(feature = "lambda")]
 pub mod lambda;
+#[cfg(feature = "local")]
 pub mod local;
 mod notifier;
 mod outgoing;
@@ -26,13 +28,15 @@ mod webhook;
 
 pub use destinations::{Delivered, Destinations, Replayed, DOWN_FOR};
 pub use eventbridge::{EventBridgeSink, EVENTBRIDGE_DESTINATION, EVENT_BUS_VAR, EVENT_SOURCE};
+#[cfg(feature = "local")]
+pub use local::EmbeddedParking;
 pub use notifier::{
     outgoing, DailyReport, Notifier, NotifyError, StepReport, PARALLEL, PUBLIC_URL_VAR, REPLAY_PAGE,
 };
 pub use outgoing::{NotNotification, Outgoing, KINDS};
 pub use park::{
-    EmbeddedParking, NoParking, ParkError, Parked, ParkedPage, Parking, SqsParking,
-    DEAD_LETTER_QUEUE_VAR, DESTINATION_ATTRIBUTE,
+    NoParking, ParkError, Parked, ParkedPage, Parking, SqsParking, DEAD_LETTER_QUEUE_VAR,
+    DESTINATION_ATTRIBUTE,
 };
 pub use retry::{deliver_with_retries, Backoff, Outcome};
 pub use sink::{Failure, Sink};
@@ -40,6 +44,16 @@ pub use webhook::{
     classify, webhooks_from_vars, SigningKey, WebhookConfig, WebhookSink, WEBHOOK_SECRET_PREFIX,
     WEBHOOK_TYPES_PREFIX, WEBHOOK_VAR_PREFIX,
 };
+
+/// The system clock as the scoring core reads time.
+#[cfg(any(feature = "lambda", feature = "local"))]
+pub(crate) fn now() -> leadscore_scoring::Timestamp {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0);
+    leadscore_scoring::Timestamp::from_millis(ms)
+}
 
 /// Runs futures concurrently on the calling task; results in order.
 pub(crate) async fn join_all<F: std::future::Future>(

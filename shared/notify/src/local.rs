@@ -1,9 +1,11 @@
 //! `leadscore serve`'s notifier: the embedded store's outbox drained (every lead whose state
 //! changed, stepped, then its mark cleared if no newer change came meanwhile), the daily run
 //! at start and every day, and the parked notifications replayed with back-off (30 s,
-//! doubling to 1 h while a destination keeps failing).
+//! doubling to 1 h while a destination keeps failing). Parked notifications wait in the
+//! embedded store ([`EmbeddedParking`]).
 
-use crate::Notifier;
+use crate::{Notifier, Outgoing, ParkError, Parked, ParkedPage, Parking};
+use async_trait::async_trait;
 use leadscore_store::Embedded;
 use std::sync::Arc;
 use std::time::Duration;
@@ -88,7 +90,7 @@ pub async fn drain_once(
     notifier: &Notifier,
     pending: Vec<(leadscore_scoring::LeadId, u64)>,
 ) -> usize {
-    let now = crate::lambda::now();
+    let now = crate::now();
     let mut cleared = 0;
     for chunk in pending.chunks(crate::PARALLEL) {
         let steps = chunk.iter().map(|(id, _)| notifier.step(id, now));
@@ -115,7 +117,7 @@ pub async fn drain_once(
 
 async fn daily(notifier: Arc<Notifier>) {
     loop {
-        if let Err(e) = notifier.daily(crate::lambda::now()).await {
+        if let Err(e) = notifier.daily(crate::now()).await {
             tracing::error!(error = %e, "daily hand-off failed; retried tomorrow");
         }
         tokio::time::sleep(DAY).await;
@@ -152,5 +154,72 @@ pub async fn replay(notifier: Arc<Notifier>, first: Duration) {
                 tracing::error!(error = %e, "cannot read parked notifications");
             }
         }
+    }
+}
+
+/// The embedded store's parked table: key `<destination>/<notification id>` (parking the
+/// same one twice keeps one), value the notification document.
+pub struct EmbeddedParking {
+    store: Embedded,
+}
+
+impl EmbeddedParking {
+    pub fn new(store: Embedded) -> EmbeddedParking {
+        EmbeddedParking { store }
+    }
+}
+
+fn store_error(e: impl std::fmt::Display) -> ParkError {
+    ParkError(format!("embedded store: {e}"))
+}
+
+#[async_trait]
+impl Parking for EmbeddedParking {
+    fn describe(&self) -> String {
+        "the local store (replayed by `leadscore serve`)".to_string()
+    }
+
+    async fn park(&self, destination: &str, n: &Outgoing) -> Result<(), ParkError> {
+        let (store, key, body) = (
+            self.store.clone(),
+            format!("{destination}/{}", n.id),
+            n.body.clone(),
+        );
+        tokio::task::spawn_blocking(move || store.park(&key, &body))
+            .await
+            .map_err(store_error)?
+            .map_err(store_error)
+    }
+
+    async fn take(&self, limit: usize) -> Result<ParkedPage, ParkError> {
+        let store = self.store.clone();
+        let rows = tokio::task::spawn_blocking(move || store.parked(limit))
+            .await
+            .map_err(store_error)?
+            .map_err(store_error)?;
+        let mut page = ParkedPage::default();
+        for (key, body) in rows {
+            let destination = key.rsplit_once('/').map(|(d, _)| d.to_string());
+            match (destination, Outgoing::from_json(&body)) {
+                (Some(destination), Ok(notification)) => page.parked.push(Parked {
+                    destination,
+                    notification,
+                    handle: key,
+                }),
+                _ => {
+                    tracing::warn!(key = %key, "a parked entry is not a notification; left there");
+                    page.unreadable += 1;
+                }
+            }
+        }
+        Ok(page)
+    }
+
+    async fn release(&self, handle: &str) -> Result<(), ParkError> {
+        let (store, key) = (self.store.clone(), handle.to_string());
+        tokio::task::spawn_blocking(move || store.unpark(&key))
+            .await
+            .map_err(store_error)?
+            .map_err(store_error)
     }
 }

@@ -5,7 +5,6 @@
 use crate::Outgoing;
 use async_trait::async_trait;
 use aws_sdk_sqs::types::MessageAttributeValue;
-use leadscore_store::Embedded;
 use tokio::sync::OnceCell;
 
 pub const DEAD_LETTER_QUEUE_VAR: &str = "LEADSCORE_DEAD_LETTER_QUEUE_URL";
@@ -103,7 +102,7 @@ impl SqsParking {
     async fn client(&self) -> &aws_sdk_sqs::Client {
         self.client
             .get_or_init(|| async {
-                let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+                let config = leadscore_store::aws::config("SQS").await;
                 aws_sdk_sqs::Client::new(&config)
             })
             .await
@@ -202,72 +201,5 @@ impl Parking for SqsParking {
             .await
             .map_err(|e| sqs_error(aws_sdk_sqs::error::DisplayErrorContext(e)))?;
         Ok(())
-    }
-}
-
-/// The embedded store's parked table: key `<destination>/<notification id>` (parking the
-/// same one twice keeps one), value the notification document.
-pub struct EmbeddedParking {
-    store: Embedded,
-}
-
-impl EmbeddedParking {
-    pub fn new(store: Embedded) -> EmbeddedParking {
-        EmbeddedParking { store }
-    }
-}
-
-fn store_error(e: impl std::fmt::Display) -> ParkError {
-    ParkError(format!("embedded store: {e}"))
-}
-
-#[async_trait]
-impl Parking for EmbeddedParking {
-    fn describe(&self) -> String {
-        "the local store (replayed by `leadscore serve`)".to_string()
-    }
-
-    async fn park(&self, destination: &str, n: &Outgoing) -> Result<(), ParkError> {
-        let (store, key, body) = (
-            self.store.clone(),
-            format!("{destination}/{}", n.id),
-            n.body.clone(),
-        );
-        tokio::task::spawn_blocking(move || store.park(&key, &body))
-            .await
-            .map_err(store_error)?
-            .map_err(store_error)
-    }
-
-    async fn take(&self, limit: usize) -> Result<ParkedPage, ParkError> {
-        let store = self.store.clone();
-        let rows = tokio::task::spawn_blocking(move || store.parked(limit))
-            .await
-            .map_err(store_error)?
-            .map_err(store_error)?;
-        let mut page = ParkedPage::default();
-        for (key, body) in rows {
-            let destination = key.rsplit_once('/').map(|(d, _)| d.to_string());
-            match (destination, Outgoing::from_json(&body)) {
-                (Some(destination), Ok(notification)) => page.parked.push(Parked {
-                    destination,
-                    notification,
-                    handle: key,
-                }),
-                _ => {
-                    tracing::warn!(key = %key, "a parked entry is not a notification; left there");
-                    page.unreadable += 1;
-                }
-            }
-        }
-        Ok(page)
-    }
-
-    async fn release(&self, handle: &str) -> Result<(), ParkError> {
-        let (store, key) = (self.store.clone(), handle.to_string());
-        tokio::task::spawn_blocking(move || store.unpark(&key))
-            .await
-            .map_err(store_error)?
-            .map_err(store_error)
     }
 }

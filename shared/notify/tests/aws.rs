@@ -9,14 +9,15 @@ use leadscore_notify::*;
 use std::sync::Arc;
 use std::time::Duration;
 
-async fn aws() -> aws_config::SdkConfig {
+/// moto serves every service on one endpoint: one configuration for EventBridge and SQS.
+async fn aws() -> leadscore_store::aws::SdkConfig {
     for var in ["AWS_ENDPOINT_URL_EVENTBRIDGE", "AWS_ENDPOINT_URL_SQS"] {
         assert!(
             std::env::var(var).is_ok(),
             "{var} is not set: run `source infra/scripts/moto.sh && moto_start` first"
         );
     }
-    aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
+    leadscore_store::aws::config("EVENTBRIDGE").await
 }
 
 #[tokio::test]

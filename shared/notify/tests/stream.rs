@@ -22,11 +22,8 @@ struct StreamReader {
 
 impl StreamReader {
     async fn open(table: &str) -> StreamReader {
-        let endpoint = std::env::var("AWS_ENDPOINT_URL_DYNAMODB").unwrap();
-        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .endpoint_url(&endpoint)
-            .load()
-            .await;
+        // DynamoDB Local serves the table's stream on the same endpoint.
+        let config = leadscore_store::aws::config("DYNAMODB").await;
         let arn = aws_sdk_dynamodb::Client::new(&config)
             .describe_table()
             .table_name(table)
@@ -153,7 +150,7 @@ async fn stream_records_hand_leads_off_to_a_receiver_and_eventbridge() {
         std::env::var("AWS_ENDPOINT_URL_EVENTBRIDGE").is_ok(),
         "start moto (infra/scripts/moto.sh)"
     );
-    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let aws = leadscore_store::aws::config("EVENTBRIDGE").await;
     let bus = unique("leadscore-stream");
     let queue_url = bus_to_queue(&aws, &bus).await;
     let sqs = aws_sdk_sqs::Client::new(&aws);

@@ -159,7 +159,8 @@ pub(crate) fn standard_webhooks(
 
 /// ECDSA P-256 / SHA-256 over `timestamp + body` (SendGrid's Event Webhook): the signature in
 /// base64 DER, the secret being the base64 (DER SubjectPublicKeyInfo) public key. `variable`
-/// names the secret in messages. Returns the signed time.
+/// names the secret in messages. Returns the signed time. Built with `email`, like `p256`.
+#[cfg(feature = "email")]
 pub(crate) fn ecdsa_p256(
     inbound: &Inbound<'_>,
     public_key_b64: &str,

@@ -1,14 +1,12 @@
 //! Chatbot sources: intercom, drift, crisp, dialogflow. A visitor's message records
 //! `chatbot_question`, plus a hand-raise when the text asks for one (`[mapping.chatbot]`);
 //! an email given in the chat (a field, or an address in the text) identifies the person.
-//! Each source's scheme is a row of `sources.rs`; these functions only parse.
+//! Each source's scheme is a row of `sources/chatbot.rs`; these functions only parse.
 
 use crate::fields::{flatten_fields, read_fields, Field};
 use crate::mapping::Mapping;
-use crate::util::{
-    at, digest, email_in_text, event_id, normalize, parse_json, strip_html, text_at, unix_millis,
-    unix_seconds,
-};
+use crate::parse::{digest, event_id, unix_millis, unix_seconds};
+use crate::util::{at, normalize, parse_json, text_at};
 use crate::verify::Verified;
 use crate::{AdapterError, Context, Inbound, Received, Reply};
 use leadscore_scoring::{
@@ -423,4 +421,51 @@ pub(crate) fn dialogflow(
     let mut received = chat_events(msg, ctx.mapping)?;
     received.reply = Some(ok_reply());
     Ok(received)
+}
+
+/// Text of an HTML fragment (chat messages): tags dropped, common entities decoded.
+fn strip_html(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut in_tag = false;
+    for c in s.chars() {
+        match c {
+            '<' => {
+                in_tag = true;
+                out.push(' ');
+            }
+            '>' if in_tag => in_tag = false,
+            c if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out.replace("&nbsp;", " ")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The first word of `text` that is an email address.
+fn email_in_text(text: &str) -> Option<leadscore_scoring::Email> {
+    text.split(|c: char| c.is_whitespace() || matches!(c, ',' | ';' | '<' | '>' | '(' | ')'))
+        .filter(|w| w.contains('@'))
+        .map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()))
+        .find_map(|w| leadscore_scoring::Email::parse(w).ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn html_is_stripped_and_emails_found() {
+        assert_eq!(strip_html("<p>Hi &amp; <b>bye</b></p>"), "Hi & bye");
+        let e = email_in_text("reach me at <Bob@Example.com>, thanks").unwrap();
+        assert_eq!(e.as_str(), "bob@example.com");
+        assert!(email_in_text("no address here @ all").is_none());
+    }
 }

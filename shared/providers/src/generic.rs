@@ -1,9 +1,9 @@
-//! `json`, our own format for any sender (Standard Webhooks), and `segment`, the Segment /
-//! RudderStack webhook destination (identify, track, page). Their schemes are rows of
-//! `sources.rs`; these functions only parse.
+//! `json`, our own format for any sender (Standard Webhooks), on the routes of every channel.
+//! Its scheme is a row of `sources.rs`; this only parses.
 
-use crate::fields::{country_code, flatten_fields, read_fields};
-use crate::util::{at, event_id, parse_json, rfc3339, text_at};
+use crate::fields::country_code;
+use crate::parse::event_id;
+use crate::util::parse_json;
 use crate::verify::Verified;
 use crate::{AdapterError, Context, Inbound, Received};
 use leadscore_scoring::{
@@ -34,7 +34,7 @@ struct JsonEvent {
 }
 
 /// The body as a list: one object, or an array of them.
-fn items(v: Value) -> Vec<Value> {
+pub(crate) fn items(v: Value) -> Vec<Value> {
     match v {
         Value::Array(items) => items,
         other => vec![other],
@@ -112,92 +112,4 @@ fn json_event(i: usize, item: Value, signed_at: Timestamp) -> Result<Event, Adap
             identity,
         )
     })
-}
-
-/// Segment (signed with `X-Signature`, hex HMAC-SHA1 of the body, unverified in a primary
-/// source) or RudderStack (a configured header, for which we take `Authorization`: Bearer
-/// token, or Basic `user:password`): one call, an array, or `{"batch": [...]}`.
-pub(crate) fn segment(
-    inbound: &Inbound<'_>,
-    _: &Verified,
-    ctx: &Context<'_>,
-) -> Result<Received, AdapterError> {
-    let body = parse_json(inbound.body)?;
-    let calls = match body {
-        Value::Object(mut o) if o.get("batch").is_some_and(Value::is_array) => {
-            items(o.remove("batch").unwrap_or_default())
-        }
-        other => items(other),
-    };
-    let mut received = Received::default();
-    for (i, call) in calls.iter().enumerate() {
-        match segment_call(i, call, inbound.now, ctx)? {
-            Some(event) => received.events.push(event),
-            None => received.ignored += 1,
-        }
-    }
-    Ok(received)
-}
-
-fn segment_call(
-    i: usize,
-    call: &Value,
-    now: Timestamp,
-    ctx: &Context<'_>,
-) -> Result<Option<Event>, AdapterError> {
-    let bad = |what: &str| AdapterError::Malformed(format!("call {i}: {what}"));
-    let kind = text_at(call, &["type"]).ok_or_else(|| bad("no `type`"))?;
-    let message_id = text_at(call, &["messageId"]).ok_or_else(|| bad("no `messageId`"))?;
-    let mapping = ctx.mapping;
-    let signal = match kind.as_str() {
-        "track" => {
-            let name = text_at(call, &["event"]).ok_or_else(|| bad("track without `event`"))?;
-            mapping.event_signal(&name)
-        }
-        "page" | "screen" => mapping.page_signal,
-        "identify" => mapping.identify_signal,
-        // group, alias: about accounts and ids, not a person's behaviour.
-        _ => None,
-    };
-    let Some(signal) = signal else {
-        return Ok(None);
-    };
-    let mut fields = Vec::new();
-    for path in [&["traits"][..], &["context", "traits"]] {
-        if let Some(traits) = at(call, path) {
-            flatten_fields("", traits, &mut fields);
-        }
-    }
-    let reading = read_fields(&fields, mapping);
-    let email = reading
-        .email
-        .or_else(|| text_at(call, &["properties", "email"]).and_then(|e| Email::parse(&e).ok()));
-    let anonymous_id = text_at(call, &["anonymousId"]).and_then(|a| AnonymousId::parse(&a).ok());
-    let Some(identity) = Identity::new(email, anonymous_id) else {
-        return Ok(None);
-    };
-    let occurred_at = ["timestamp", "originalTimestamp", "sentAt", "receivedAt"]
-        .iter()
-        .find_map(|k| call.get(*k).and_then(rfc3339))
-        .unwrap_or(now);
-    let props = |keys: &[&str]| keys.iter().find_map(|k| text_at(call, &["properties", k]));
-    let attributes = Attributes {
-        source: Some("segment".into()),
-        url: text_at(call, &["context", "page", "url"]).or_else(|| props(&["url"])),
-        campaign: text_at(call, &["context", "campaign", "name"]).or_else(|| props(&["campaign"])),
-        asset: props(&["asset", "video", "title", "name", "product_id", "sku"]),
-        form: props(&["form", "form_id"]),
-        ..Attributes::default()
-    };
-    Ok(Some(Event {
-        profile: reading.profile,
-        attributes,
-        bant: reading.bant,
-        ..Event::new(
-            event_id("segment", &message_id, None)?,
-            signal,
-            occurred_at,
-            identity,
-        )
-    }))
 }

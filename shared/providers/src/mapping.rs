@@ -4,6 +4,9 @@
 //! The defaults are the `[mapping]` section of `infra/rules.toml` (compiled in through
 //! `leadscore_scoring::DEFAULT_RULES_TOML`): one place to read them. A user's rules file
 //! overrides them key by key; what it leaves out keeps its default.
+//!
+//! The lookups the parsers make are next to them, built with the channels that use them:
+//! `field_role` and `phrase_signals` in `fields/`, `event_signal` in `forms/segment.rs`.
 
 use crate::util::normalize;
 use crate::AdapterError;
@@ -331,51 +334,6 @@ impl Mapping {
             },
         })
     }
-
-    /// The role of a form field, from its name or label: an exact name wins, then the longest
-    /// listed phrase found among its words.
-    pub(crate) fn field_role(&self, name: &str) -> Option<FieldRole> {
-        let norm = normalize(name);
-        let words: Vec<&str> = norm.split(' ').collect();
-        let mut best: Option<(usize, FieldRole)> = None;
-        for (role, list) in &self.fields {
-            for p in list {
-                let score = if p.join(" ") == norm {
-                    1000 + p.len()
-                } else if crate::util::contains_phrase(&words, p) {
-                    p.len()
-                } else {
-                    continue;
-                };
-                if best.is_none_or(|(s, _)| score > s) {
-                    best = Some((score, *role));
-                }
-            }
-        }
-        best.map(|(_, r)| r)
-    }
-
-    /// Signals whose phrases occur in `text` (already normalized).
-    pub(crate) fn phrase_signals(table: &[(Signal, Vec<Phrase>)], text: &str) -> Vec<Signal> {
-        let words: Vec<&str> = text.split(' ').collect();
-        table
-            .iter()
-            .filter(|(_, list)| list.iter().any(|p| crate::util::contains_phrase(&words, p)))
-            .map(|(s, _)| *s)
-            .collect()
-    }
-
-    /// The signal of a tracked event name (Segment / RudderStack `track`): the mapping, or a
-    /// canonical signal name as is.
-    pub(crate) fn event_signal(&self, name: &str) -> Option<Signal> {
-        let key = normalize(name);
-        self.events.get(&key).copied().or_else(|| {
-            key.replace(' ', "_")
-                .parse::<Signal>()
-                .ok()
-                .filter(|s| s.kind() != SignalKind::SalesFeedback)
-        })
-    }
 }
 
 #[cfg(test)]
@@ -388,36 +346,5 @@ mod tests {
         assert!(!m.fields.is_empty() && !m.chatbot.is_empty() && !m.events.is_empty());
         assert_eq!(m, Mapping::default());
         assert!(m.bots.burst_seconds > 0);
-    }
-
-    #[test]
-    fn field_roles_prefer_exact_then_longest_phrase() {
-        let m = Mapping::default();
-        assert_eq!(m.field_role("Email Address"), Some(FieldRole::Email));
-        assert_eq!(m.field_role("company_size"), Some(FieldRole::CompanySize));
-        assert_eq!(
-            m.field_role("Company size (employees)"),
-            Some(FieldRole::CompanySize)
-        );
-        assert_eq!(m.field_role("Company"), Some(FieldRole::Company));
-        assert_eq!(m.field_role("favourite colour"), None);
-    }
-
-    #[test]
-    fn user_entries_override_defaults_key_by_key() {
-        let m = Mapping::from_rules_toml(
-            "version = 1\n[mapping.events]\n\"Webinar Attended\" = \"content_downloaded\"\n",
-        )
-        .unwrap();
-        assert_eq!(
-            m.event_signal("webinar_attended"),
-            Some(Signal::ContentDownloaded)
-        );
-        // defaults are still there
-        assert_eq!(
-            m.event_signal("Demo Requested"),
-            Some(Signal::DemoRequested)
-        );
-        assert_eq!(m.event_signal("deal_won"), None);
     }
 }

@@ -1,9 +1,9 @@
-//! Small helpers shared by the adapters: content types, JSON access, times, ids, text.
+//! Small helpers of the verifier and the mapping, shared by the parsers: content types, JSON
+//! access, the 5-minute window, text normalization. (What only parsers use is in `parse.rs`.)
 
 use crate::{AdapterError, Inbound, Secrets};
-use leadscore_scoring::{EventId, Timestamp};
+use leadscore_scoring::Timestamp;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 /// The request's media type (before any `;` parameter), lower-cased.
 pub(crate) fn media_type(inbound: &Inbound<'_>) -> Option<String> {
@@ -34,9 +34,6 @@ pub(crate) fn require_media_type(
     }
 }
 
-pub(crate) const JSON: &[&str] = &["application/json"];
-pub(crate) const FORM: &[&str] = &["application/x-www-form-urlencoded"];
-
 /// Providers only POST, except the URL checks answered by their adapters.
 pub(crate) fn require_post(inbound: &Inbound<'_>) -> Result<(), AdapterError> {
     if inbound.method.eq_ignore_ascii_case("POST") {
@@ -63,10 +60,6 @@ pub(crate) fn secret<'a>(secrets: &'a Secrets, source: &str) -> Result<&'a str, 
 
 pub(crate) fn parse_json(body: &[u8]) -> Result<Value, AdapterError> {
     serde_json::from_slice(body).map_err(|e| AdapterError::Malformed(format!("not JSON: {e}")))
-}
-
-pub(crate) fn body_str(body: &[u8]) -> Result<&str, AdapterError> {
-    std::str::from_utf8(body).map_err(|_| AdapterError::Malformed("body is not UTF-8".into()))
 }
 
 /// `application/x-www-form-urlencoded` pairs, in order (keys may repeat).
@@ -99,43 +92,6 @@ pub(crate) fn text_at(v: &Value, path: &[&str]) -> Option<String> {
     }
 }
 
-/// Unix seconds as an integer, a float or a numeric string.
-pub(crate) fn unix_seconds(v: &Value) -> Option<Timestamp> {
-    let secs = match v {
-        Value::Number(n) => n.as_f64()?,
-        Value::String(s) => s.trim().parse::<f64>().ok()?,
-        _ => return None,
-    };
-    finite_millis(secs * 1000.0)
-}
-
-/// Unix milliseconds as an integer, a float or a numeric string.
-pub(crate) fn unix_millis(v: &Value) -> Option<Timestamp> {
-    let ms = match v {
-        Value::Number(n) => n.as_f64()?,
-        Value::String(s) => s.trim().parse::<f64>().ok()?,
-        _ => return None,
-    };
-    finite_millis(ms)
-}
-
-fn finite_millis(ms: f64) -> Option<Timestamp> {
-    // Dates between 1970 and 9999: anything else is not a real event time.
-    (ms.is_finite() && (0.0..253_402_300_800_000.0).contains(&ms))
-        .then(|| Timestamp::from_millis(ms.round() as i64))
-}
-
-pub(crate) fn rfc3339(v: &Value) -> Option<Timestamp> {
-    v.as_str().and_then(|s| Timestamp::parse_rfc3339(s).ok())
-}
-
-/// `YYYY-MM-DD HH:MM:SS`, taken as UTC (Mailchimp's `fired_at`, Brevo's `date`).
-pub(crate) fn plain_datetime(s: &str) -> Option<Timestamp> {
-    let s = s.trim();
-    let iso = format!("{}Z", s.replacen(' ', "T", 1));
-    Timestamp::parse_rfc3339(&iso).ok()
-}
-
 /// The window every timestamped scheme allows around the time of the request.
 pub(crate) const TOLERANCE_MS: i64 = 5 * 60 * 1000;
 
@@ -152,37 +108,6 @@ pub(crate) fn check_fresh(signed: Timestamp, now: Timestamp) -> Result<(), Adapt
     } else {
         Ok(())
     }
-}
-
-/// A short, stable hex digest of some parts (for providers without a unique event id).
-pub(crate) fn digest(parts: &[&str]) -> String {
-    let mut h = Sha256::new();
-    for p in parts {
-        h.update(p.as_bytes());
-        h.update([0x1f]);
-    }
-    hex::encode(&h.finalize()[..16])
-}
-
-/// `<source>:<provider id>[:<suffix>]`; long, blank or odd provider ids are hashed so the id
-/// stays valid and deterministic.
-pub(crate) fn event_id(
-    source: &str,
-    provider_id: &str,
-    suffix: Option<&str>,
-) -> Result<EventId, AdapterError> {
-    let id = provider_id.trim();
-    let clean = !id.is_empty() && id.len() <= 200 && !id.chars().any(char::is_control);
-    let base = if clean {
-        format!("{source}:{id}")
-    } else {
-        format!("{source}:h{}", digest(&[provider_id]))
-    };
-    let full = match suffix {
-        Some(s) => format!("{base}:{s}"),
-        None => base,
-    };
-    EventId::parse(&full).map_err(|e| AdapterError::Malformed(format!("event id `{full}`: {e}")))
 }
 
 /// Lower-case, accents folded, camelCase split, every run of non-alphanumerics turned into
@@ -230,49 +155,6 @@ fn fold_accent(c: char) -> char {
     }
 }
 
-/// Whether the words of `phrase` appear, in order and contiguous, among `words`.
-pub(crate) fn contains_phrase(words: &[&str], phrase: &[String]) -> bool {
-    !phrase.is_empty()
-        && words.len() >= phrase.len()
-        && words
-            .windows(phrase.len())
-            .any(|w| w.iter().zip(phrase).all(|(a, b)| *a == b))
-}
-
-/// Text of an HTML fragment (chat messages): tags dropped, common entities decoded.
-pub(crate) fn strip_html(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut in_tag = false;
-    for c in s.chars() {
-        match c {
-            '<' => {
-                in_tag = true;
-                out.push(' ');
-            }
-            '>' if in_tag => in_tag = false,
-            c if !in_tag => out.push(c),
-            _ => {}
-        }
-    }
-    out.replace("&nbsp;", " ")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&amp;", "&")
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-/// The first word of `text` that is an email address.
-pub(crate) fn email_in_text(text: &str) -> Option<leadscore_scoring::Email> {
-    text.split(|c: char| c.is_whitespace() || matches!(c, ',' | ';' | '<' | '>' | '(' | ')'))
-        .filter(|w| w.contains('@'))
-        .map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()))
-        .find_map(|w| leadscore_scoring::Email::parse(w).ok())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -287,59 +169,5 @@ mod tests {
         assert_eq!(normalize("l'équipe"), "l equipe");
         assert_eq!(normalize("companySize"), "company size");
         assert_eq!(normalize("ÉCHANTILLON"), "echantillon");
-    }
-
-    #[test]
-    fn phrases_match_whole_words_in_order() {
-        let t = normalize("Can I talk to sales?");
-        let words: Vec<&str> = t.split(' ').collect();
-        let phrase = |s: &str| {
-            normalize(s)
-                .split(' ')
-                .map(String::from)
-                .collect::<Vec<_>>()
-        };
-        assert!(contains_phrase(&words, &phrase("talk to sales")));
-        assert!(!contains_phrase(&words, &phrase("sales talk")));
-        assert!(!contains_phrase(&words, &phrase("sale")));
-    }
-
-    #[test]
-    fn ids_are_prefixed_and_long_ids_hashed() {
-        let id = |s: &str, p: &str, x: Option<&str>| event_id(s, p, x).unwrap();
-        assert_eq!(id("sendgrid", "abc", None).as_str(), "sendgrid:abc");
-        assert_eq!(
-            id("typeform", "x", Some("demo_requested")).as_str(),
-            "typeform:x:demo_requested"
-        );
-        let long = "a".repeat(300);
-        let hashed = id("mailgun", &long, None);
-        assert!(hashed.as_str().starts_with("mailgun:h") && hashed.as_str().len() < 60);
-        assert_eq!(hashed, id("mailgun", &long, None));
-        assert!(id("x", "  ", None).as_str().starts_with("x:h"));
-    }
-
-    #[test]
-    fn html_is_stripped_and_emails_found() {
-        assert_eq!(strip_html("<p>Hi &amp; <b>bye</b></p>"), "Hi & bye");
-        let e = email_in_text("reach me at <Bob@Example.com>, thanks").unwrap();
-        assert_eq!(e.as_str(), "bob@example.com");
-        assert!(email_in_text("no address here @ all").is_none());
-    }
-
-    #[test]
-    fn times_parse_and_reject_nonsense() {
-        assert_eq!(
-            unix_seconds(&serde_json::json!(1534109600.089676))
-                .unwrap()
-                .millis(),
-            1_534_109_600_090
-        );
-        assert!(unix_seconds(&serde_json::json!("soon")).is_none());
-        assert!(unix_millis(&serde_json::json!(-5)).is_none());
-        assert_eq!(
-            plain_datetime("2009-03-26 21:40:57").unwrap(),
-            Timestamp::parse_rfc3339("2009-03-26T21:40:57Z").unwrap()
-        );
     }
 }

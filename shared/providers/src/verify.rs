@@ -12,15 +12,15 @@
 //!    timestamp within 5 minutes.
 
 use crate::auth::{
-    check_authorization, check_base64, check_hex, check_token, ecdsa_p256, header, hmac_sha1,
-    hmac_sha256, standard_webhooks, timestamp_header, unauthorized,
+    check_authorization, check_base64, check_hex, check_token, header, hmac_sha1, hmac_sha256,
+    standard_webhooks, timestamp_header, unauthorized,
 };
 use crate::sources::{Algorithm, Encoding, Hmac, Part, Place, Scheme, Source};
 use crate::util::{
     at, check_fresh, form_pairs, parse_json, query_param, require_media_type, require_post, secret,
     text_at, TOLERANCE_MS,
 };
-use crate::{sns, AdapterError, Context, Inbound, Received, Reply, Secrets, SignedToken};
+use crate::{AdapterError, Context, Inbound, Received, Reply, Secrets, SignedToken};
 use leadscore_scoring::Timestamp;
 use serde_json::Value;
 
@@ -114,6 +114,7 @@ impl Scheme {
     fn reads_body(&self) -> bool {
         let in_body = |p: &Place| matches!(p, Place::Body(_));
         match self {
+            #[cfg(feature = "email")]
             Scheme::Sns => true,
             Scheme::SharedToken { places, .. } => places.iter().any(in_body),
             Scheme::Hmac(h) => {
@@ -147,11 +148,12 @@ fn check(
             let (_, signed_at) = standard_webhooks(inbound, required(secret, name)?)?;
             verified.signed_at = Some(signed_at);
         }
+        #[cfg(feature = "email")]
         Scheme::Ecdsa {
             signature,
             timestamp,
         } => {
-            let signed_at = ecdsa_p256(
+            let signed_at = crate::auth::ecdsa_p256(
                 inbound,
                 required(secret, name)?,
                 &signature.to_ascii_lowercase(),
@@ -160,7 +162,10 @@ fn check(
             )?;
             verified.signed_at = Some(signed_at);
         }
-        Scheme::Sns => sns::verify(body.unwrap_or(&Value::Null), required(secret, name)?, ctx)?,
+        #[cfg(feature = "email")]
+        Scheme::Sns => {
+            crate::sns::verify(body.unwrap_or(&Value::Null), required(secret, name)?, ctx)?
+        }
         Scheme::SharedToken { places, label } => {
             let given = places.iter().find_map(|p| find(*p, inbound, body));
             check_token(given.as_deref(), required(secret, name)?, label)?;

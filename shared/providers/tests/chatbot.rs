@@ -1,4 +1,5 @@
 //! Chatbot sources: questions, hand-raises in English and French, email capture, handshakes.
+#![cfg(feature = "chatbot")]
 
 mod common;
 

@@ -1,4 +1,5 @@
 //! Email sources: each event kind, bot judgement within a request, handshakes, SNS.
+#![cfg(feature = "email")]
 
 mod common;
 

@@ -1,4 +1,5 @@
 //! What each form source reads: identity, profile, BANT and the signals a form raises.
+#![cfg(feature = "forms")]
 
 mod common;
 
@@ -356,7 +357,9 @@ fn json_events_are_accepted_on_every_route() {
         mapping: &world.mapping,
         sns_certificates: &world.certs,
     };
-    for channel in [Channel::Forms, Channel::Chatbot, Channel::Email] {
+    let routes = [Channel::Forms, Channel::Chatbot, Channel::Email];
+    // Every route of this build (tests/features.rs: the others refuse it).
+    for channel in routes.into_iter().filter(|c| c.is_built()) {
         let got = leadscore_providers::receive(channel, "json", &req.inbound(), &ctx).unwrap();
         assert_eq!(ids(&got), vec!["json:evt_200", "json:evt_201"]);
         assert_eq!(

@@ -3,9 +3,8 @@
 
 mod common;
 
-use common::*;
 use leadscore_providers::{AdapterError, Mapping};
-use leadscore_scoring::{Signal, DEFAULT_RULES_TOML};
+use leadscore_scoring::DEFAULT_RULES_TOML;
 
 #[test]
 fn mistakes_name_the_entry() {
@@ -98,44 +97,52 @@ fn the_shipped_rules_file_still_loads_in_the_scoring_core() {
     assert!(rules.is_ok(), "{:?}", rules.err());
 }
 
-#[test]
-fn segment_event_names_and_identify_follow_the_mapping() {
-    let world = World {
-        mapping: Mapping::from_rules_toml(
-            "[mapping]\nidentify_signal = \"\"\n[mapping.events]\n\"Demo Video Watched\" = \"product_favorited\"\n",
-        )
-        .unwrap(),
-        ..World::new()
-    };
-    let track = world
-        .receive(
-            "segment",
-            &signed("segment", &fixture("segment/track.json"), NOW),
-        )
-        .unwrap();
-    assert_eq!(signals(&track), vec![Signal::ProductFavorited]);
-    let identify = world
-        .receive(
-            "segment",
-            &signed("segment", &fixture("segment/identify.json"), NOW),
-        )
-        .unwrap();
-    assert_eq!((identify.events.len(), identify.ignored), (0, 1));
-}
+/// The mapping as the form sources read it.
+#[cfg(feature = "forms")]
+mod through_forms {
+    use super::common::*;
+    use leadscore_providers::Mapping;
+    use leadscore_scoring::Signal;
 
-#[test]
-fn form_signal_words_follow_the_mapping() {
-    let world = World {
-        mapping: Mapping::from_rules_toml(
-            "[mapping.form_signals]\nsample_requested = [\"swatch\"]\n",
-        )
-        .unwrap(),
-        ..World::new()
-    };
-    let body = b"email=a%40example.com&free_swatch=yes&form_name=Order";
-    let got = world.receive("html", &signed("html", body, NOW)).unwrap();
-    assert_eq!(
-        signals(&got),
-        vec![Signal::FormSubmitted, Signal::SampleRequested]
-    );
+    #[test]
+    fn segment_event_names_and_identify_follow_the_mapping() {
+        let world = World {
+            mapping: Mapping::from_rules_toml(
+                "[mapping]\nidentify_signal = \"\"\n[mapping.events]\n\"Demo Video Watched\" = \"product_favorited\"\n",
+            )
+            .unwrap(),
+            ..World::new()
+        };
+        let track = world
+            .receive(
+                "segment",
+                &signed("segment", &fixture("segment/track.json"), NOW),
+            )
+            .unwrap();
+        assert_eq!(signals(&track), vec![Signal::ProductFavorited]);
+        let identify = world
+            .receive(
+                "segment",
+                &signed("segment", &fixture("segment/identify.json"), NOW),
+            )
+            .unwrap();
+        assert_eq!((identify.events.len(), identify.ignored), (0, 1));
+    }
+
+    #[test]
+    fn form_signal_words_follow_the_mapping() {
+        let world = World {
+            mapping: Mapping::from_rules_toml(
+                "[mapping.form_signals]\nsample_requested = [\"swatch\"]\n",
+            )
+            .unwrap(),
+            ..World::new()
+        };
+        let body = b"email=a%40example.com&free_swatch=yes&form_name=Order";
+        let got = world.receive("html", &signed("html", body, NOW)).unwrap();
+        assert_eq!(
+            signals(&got),
+            vec![Signal::FormSubmitted, Signal::SampleRequested]
+        );
+    }
 }

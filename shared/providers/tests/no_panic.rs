@@ -1,6 +1,7 @@
 //! No request, however odd, makes an adapter panic: bodies are signed correctly (so parsing is
 //! reached) and then are random bytes, corrupted fixtures, or fixtures with a value of the
 //! wrong type at a random place.
+#![cfg(all(feature = "forms", feature = "chatbot", feature = "email"))]
 
 mod common;
 

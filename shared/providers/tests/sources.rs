@@ -1,5 +1,6 @@
 //! The same checks for every source: happy path, wrong secret, body changed after signing,
 //! stale timestamp, malformed body, wrong content type, redelivery, missing configuration.
+#![cfg(all(feature = "forms", feature = "chatbot", feature = "email"))]
 
 mod common;
 

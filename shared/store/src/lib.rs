@@ -5,12 +5,24 @@
 //! (`records.rs`, ARCHITECTURE.md "Store") and run the same logic (`engine.rs`): append the
 //! event to the ledger (its id is the key: exact deduplication), read the lead's snapshot and
 //! the entries after it, fold them with the pure scoring core, publish what changed.
+//!
+//! Features: `dynamo` and `embedded` build each backend (a Lambda function builds DynamoDB
+//! only); `aws` the shared AWS client configuration ([`aws`]), `aws-profile` AWS's full
+//! credential chain in it (the command line).
 
+// Without a backend, only the trait and the records remain: the backends' shared helpers
+// are unused by design.
+#![cfg_attr(not(any(feature = "dynamo", feature = "embedded")), allow(dead_code))]
+
+#[cfg(feature = "aws")]
+pub mod aws;
 mod batch;
 mod cursor;
 pub mod deadline;
 mod delivery;
+#[cfg(feature = "dynamo")]
 mod dynamo;
+#[cfg(feature = "embedded")]
 mod embedded;
 mod engine;
 mod fold_cache;
@@ -22,10 +34,13 @@ mod records;
 mod retention;
 mod settle;
 mod stitch;
+#[cfg(feature = "dynamo")]
 pub mod stream;
 
 pub use delivery::{Delivery, DeliveryCheck};
+#[cfg(feature = "dynamo")]
 pub use dynamo::{Dynamo, DynamoConfig, Usage, STAGE_INDEX, TABLE_DEFINITION_JSON};
+#[cfg(feature = "embedded")]
 pub use embedded::Embedded;
 pub use engine::Upkeep;
 pub use migrate::Migration;
@@ -332,6 +347,7 @@ pub(crate) fn decode<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, St
 }
 
 /// Both backends answer the trait with the shared logic over their primitives.
+#[cfg(any(feature = "dynamo", feature = "embedded"))]
 macro_rules! lead_store {
     ($backend:ty) => {
         #[async_trait]
@@ -473,5 +489,7 @@ macro_rules! lead_store {
     };
 }
 
+#[cfg(feature = "embedded")]
 lead_store!(Embedded);
+#[cfg(feature = "dynamo")]
 lead_store!(Dynamo);

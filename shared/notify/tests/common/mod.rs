@@ -176,7 +176,7 @@ pub async fn peek(
 }
 
 /// A bus, a rule on it for `source = leadscore` targeting a new queue: the queue's url.
-pub async fn bus_to_queue(config: &aws_config::SdkConfig, bus: &str) -> String {
+pub async fn bus_to_queue(config: &leadscore_store::aws::SdkConfig, bus: &str) -> String {
     let events = aws_sdk_eventbridge::Client::new(config);
     let sqs = aws_sdk_sqs::Client::new(config);
     events.create_event_bus().name(bus).send().await.unwrap();

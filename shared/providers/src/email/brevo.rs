@@ -1,8 +1,9 @@
 //! Brevo: HTTP Basic credentials (secret `user:pass`) or a Bearer token. `proxy_open` is
 //! Apple Mail Privacy Protection: a bot.
 
-use super::{email_events, first_of, item, parse_email, EmailItem, Mapped};
-use crate::util::{digest, parse_json, plain_datetime, text_at, unix_millis, unix_seconds};
+use super::{email_events, first_of, item, parse_email, plain_datetime, EmailItem, Mapped};
+use crate::parse::{digest, unix_millis, unix_seconds};
+use crate::util::{parse_json, text_at};
 use crate::verify::Verified;
 use crate::{AdapterError, Context, Inbound, Received};
 use leadscore_scoring::{Signal, Timestamp};

@@ -2,9 +2,10 @@
 //! `?token=<secret>`. They carry list changes only (no opens or clicks: those come through
 //! Mandrill).
 
-use super::{email_events, item, parse_email, EmailItem, Mapped};
+use super::{email_events, item, parse_email, plain_datetime, EmailItem, Mapped};
 use crate::fields::{read_fields, Field};
-use crate::util::{body_str, digest, form_pairs, plain_datetime};
+use crate::parse::{body_str, digest};
+use crate::util::form_pairs;
 use crate::verify::Verified;
 use crate::{AdapterError, Context, Inbound, Received};
 use leadscore_scoring::Signal;

@@ -3,7 +3,8 @@
 //! (`Received::signed_token`), which remembers it with the body it came with.
 
 use super::{email_events, first_of, item, parse_email, user_agent, EmailItem, Mapped};
-use crate::util::{parse_json, text_at, unix_seconds};
+use crate::parse::unix_seconds;
+use crate::util::{parse_json, text_at};
 use crate::verify::Verified;
 use crate::{AdapterError, Context, Inbound, Received};
 use leadscore_scoring::Signal;

@@ -3,7 +3,8 @@
 //! the verifier's. `user_agent_parsed.type = robot` is Mandrill's bot flag.
 
 use super::{email_events, first_of, item, parse_email, user_agent, EmailItem, Mapped};
-use crate::util::{at, digest, form_pairs, text_at, unix_seconds};
+use crate::parse::{digest, unix_seconds};
+use crate::util::{at, form_pairs, text_at};
 use crate::verify::Verified;
 use crate::{AdapterError, Context, Inbound, Received};
 use leadscore_scoring::{Signal, Timestamp};

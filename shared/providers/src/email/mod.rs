@@ -12,7 +12,8 @@ pub(crate) mod sendgrid;
 pub(crate) mod ses;
 
 use crate::mapping::Mapping;
-use crate::util::{at, event_id};
+use crate::parse::event_id;
+use crate::util::at;
 use crate::{AdapterError, Received};
 use leadscore_scoring::{Attributes, Email, Event, Identity, Profile, Signal, Timestamp};
 use serde_json::Value;
@@ -139,4 +140,25 @@ pub(crate) fn first_of(v: Option<&Value>) -> Option<String> {
 
 pub(crate) fn user_agent(v: &Value, path: &[&str]) -> Option<String> {
     at(v, path).map(|ua| ua.as_str().unwrap_or_default().to_string())
+}
+
+/// `YYYY-MM-DD HH:MM:SS`, taken as UTC (Mailchimp's `fired_at`, Brevo's `date`).
+pub(crate) fn plain_datetime(s: &str) -> Option<Timestamp> {
+    let s = s.trim();
+    let iso = format!("{}Z", s.replacen(' ', "T", 1));
+    Timestamp::parse_rfc3339(&iso).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_datetimes_are_utc() {
+        assert_eq!(
+            plain_datetime("2009-03-26 21:40:57").unwrap(),
+            Timestamp::parse_rfc3339("2009-03-26T21:40:57Z").unwrap()
+        );
+        assert!(plain_datetime("yesterday").is_none());
+    }
 }

@@ -2,7 +2,8 @@
 //! secret is `user:pass`.
 
 use super::{email_events, item, parse_email, user_agent, EmailItem, Mapped};
-use crate::util::{digest, parse_json, rfc3339, text_at};
+use crate::parse::{digest, rfc3339};
+use crate::util::{parse_json, text_at};
 use crate::verify::Verified;
 use crate::{AdapterError, Context, Inbound, Received};
 use leadscore_scoring::Signal;

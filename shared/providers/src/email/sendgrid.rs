@@ -2,7 +2,8 @@
 //! are bots; `delivered` dates the message for the bot rules.
 
 use super::{email_events, first_of, item, parse_email, user_agent, EmailItem, Mapped};
-use crate::util::{digest, parse_json, text_at, unix_seconds};
+use crate::parse::{digest, unix_seconds};
+use crate::util::{parse_json, text_at};
 use crate::verify::Verified;
 use crate::{AdapterError, Context, Inbound, Received};
 use leadscore_scoring::{Signal, Timestamp};

@@ -3,8 +3,9 @@
 //! message carries the same `MessageId`, hence the same event id.
 
 use super::{email_events, EmailItem, Mapped};
+use crate::parse::rfc3339;
 use crate::sns::{field, is_sns_url};
-use crate::util::{at, parse_json, rfc3339, text_at};
+use crate::util::{at, parse_json, text_at};
 use crate::verify::Verified;
 use crate::{AdapterError, Context, Inbound, Received};
 use leadscore_scoring::{Email, Signal, Timestamp};

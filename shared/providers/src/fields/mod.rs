@@ -1,18 +1,15 @@
-//! What a form says: its fields become the identity, the profile, BANT answers and signals.
-//! Every form source (html, typeform, webflow, tally, hubspot, jotform) builds a
-//! [`Submission`] and hands it here, so they all read fields the same way.
+//! What named fields say: form answers, chat attributes and merge fields become the identity,
+//! the profile, BANT answers and signals, read the same way for every source against the
+//! mapping's names and phrases (`Mapping::field_role`, `Mapping::phrase_signals`, here with
+//! their only users). Built with any channel.
 
 mod values;
 
 pub(crate) use values::{country_code, value_text};
 
-use crate::mapping::{FieldRole, Mapping};
-use crate::util::{event_id, normalize};
-use crate::{AdapterError, Received};
-use leadscore_scoring::{
-    AnonymousId, Attributes, BantSource, BantUpdate, Email, Event, Identity, Profile, Signal,
-    Timestamp,
-};
+use crate::mapping::{FieldRole, Mapping, Phrase};
+use crate::util::normalize;
+use leadscore_scoring::{AnonymousId, Attributes, BantUpdate, Email, Profile, Signal};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use values::{first_amount, timeline_months, truncate, yes};
@@ -41,7 +38,8 @@ impl Field {
     }
 }
 
-/// Flattens nested objects into named fields (`company.name` -> "company name").
+/// Flattens nested objects into named fields (Segment traits, chat attributes) (`company.name` -> "company name").
+#[cfg(any(feature = "forms", feature = "chatbot"))]
 pub(crate) fn flatten_fields(prefix: &str, v: &Value, out: &mut Vec<Field>) {
     match v {
         Value::Object(map) => {
@@ -57,18 +55,6 @@ pub(crate) fn flatten_fields(prefix: &str, v: &Value, out: &mut Vec<Field>) {
         Value::Null => {}
         other => out.push(Field::new(prefix, other.clone())),
     }
-}
-
-/// A form submission as every form adapter sees it.
-#[derive(Debug, Clone)]
-pub(crate) struct Submission {
-    pub source: &'static str,
-    pub provider_id: String,
-    pub occurred_at: Timestamp,
-    pub form: Option<String>,
-    pub fields: Vec<Field>,
-    pub email: Option<Email>,
-    pub anonymous_id: Option<AnonymousId>,
 }
 
 const MAX_CUSTOM_FIELDS: usize = 50;
@@ -155,61 +141,6 @@ pub(crate) fn read_fields(fields: &[Field], mapping: &Mapping) -> Reading {
     r
 }
 
-/// Turns a submission into `form_submitted` plus the signals it raises. A submission that
-/// identifies nobody (no usable email or anonymous id) is counted as ignored.
-pub(crate) fn form_events(sub: Submission, mapping: &Mapping) -> Result<Received, AdapterError> {
-    let mut r = read_fields(&sub.fields, mapping);
-    if let Some(form) = &sub.form {
-        r.signals.extend(Mapping::phrase_signals(
-            &mapping.form_signals,
-            &normalize(form),
-        ));
-    }
-    let email = sub.email.clone().or(r.email);
-    let anonymous_id = sub.anonymous_id.clone().or(r.anonymous_id);
-    let Some(identity) = Identity::new(email, anonymous_id) else {
-        return Ok(Received {
-            ignored: 1,
-            ..Received::default()
-        });
-    };
-    let attributes = Attributes {
-        source: Some(sub.source.to_string()),
-        form: sub.form.clone(),
-        ..r.attributes
-    };
-    r.signals.remove(&Signal::FormSubmitted);
-    let mut events = vec![Event {
-        profile: r.profile,
-        attributes: attributes.clone(),
-        bant: BantUpdate {
-            source: BantSource::Form,
-            ..r.bant
-        },
-        ..Event::new(
-            event_id(sub.source, &sub.provider_id, None)?,
-            Signal::FormSubmitted,
-            sub.occurred_at,
-            identity.clone(),
-        )
-    }];
-    for signal in r.signals {
-        events.push(Event {
-            attributes: attributes.clone(),
-            ..Event::new(
-                event_id(sub.source, &sub.provider_id, Some(signal.as_str()))?,
-                signal,
-                sub.occurred_at,
-                identity.clone(),
-            )
-        });
-    }
-    Ok(Received {
-        events,
-        ..Received::default()
-    })
-}
-
 /// Fills what a recognised field says; `false` when the answer does not fit the role (then
 /// the field is read as a signal or kept as a custom field).
 fn read_role(role: FieldRole, value: &Value, text: &str, r: &mut Reading) -> bool {
@@ -269,4 +200,81 @@ fn read_role(role: FieldRole, value: &Value, text: &str, r: &mut Reading) -> boo
         FieldRole::Asset => attributes.asset = t(),
     }
     true
+}
+
+impl Mapping {
+    /// The role of a form field, from its name or label: an exact name wins, then the longest
+    /// listed phrase found among its words.
+    pub(crate) fn field_role(&self, name: &str) -> Option<FieldRole> {
+        let norm = normalize(name);
+        let words: Vec<&str> = norm.split(' ').collect();
+        let mut best: Option<(usize, FieldRole)> = None;
+        for (role, list) in &self.fields {
+            for p in list {
+                let score = if p.join(" ") == norm {
+                    1000 + p.len()
+                } else if contains_phrase(&words, p) {
+                    p.len()
+                } else {
+                    continue;
+                };
+                if best.is_none_or(|(s, _)| score > s) {
+                    best = Some((score, *role));
+                }
+            }
+        }
+        best.map(|(_, r)| r)
+    }
+
+    /// Signals whose phrases occur in `text` (already normalized).
+    pub(crate) fn phrase_signals(table: &[(Signal, Vec<Phrase>)], text: &str) -> Vec<Signal> {
+        let words: Vec<&str> = text.split(' ').collect();
+        table
+            .iter()
+            .filter(|(_, list)| list.iter().any(|p| contains_phrase(&words, p)))
+            .map(|(s, _)| *s)
+            .collect()
+    }
+}
+
+/// Whether the words of `phrase` appear, in order and contiguous, among `words`.
+pub(crate) fn contains_phrase(words: &[&str], phrase: &[String]) -> bool {
+    !phrase.is_empty()
+        && words.len() >= phrase.len()
+        && words
+            .windows(phrase.len())
+            .any(|w| w.iter().zip(phrase).all(|(a, b)| *a == b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn field_roles_prefer_exact_then_longest_phrase() {
+        let m = Mapping::default();
+        assert_eq!(m.field_role("Email Address"), Some(FieldRole::Email));
+        assert_eq!(m.field_role("company_size"), Some(FieldRole::CompanySize));
+        assert_eq!(
+            m.field_role("Company size (employees)"),
+            Some(FieldRole::CompanySize)
+        );
+        assert_eq!(m.field_role("Company"), Some(FieldRole::Company));
+        assert_eq!(m.field_role("favourite colour"), None);
+    }
+
+    #[test]
+    fn phrases_match_whole_words_in_order() {
+        let t = normalize("Can I talk to sales?");
+        let words: Vec<&str> = t.split(' ').collect();
+        let phrase = |s: &str| {
+            normalize(s)
+                .split(' ')
+                .map(String::from)
+                .collect::<Vec<_>>()
+        };
+        assert!(contains_phrase(&words, &phrase("talk to sales")));
+        assert!(!contains_phrase(&words, &phrase("sales talk")));
+        assert!(!contains_phrase(&words, &phrase("sale")));
+    }
 }

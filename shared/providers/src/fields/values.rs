@@ -123,7 +123,7 @@ pub(crate) fn timeline_months(text: &str) -> Option<u32> {
     let words: Vec<&str> = n.split(' ').collect();
     let has = |p: &str| {
         let phrase: Vec<String> = p.split(' ').map(String::from).collect();
-        crate::util::contains_phrase(&words, &phrase)
+        crate::fields::contains_phrase(&words, &phrase)
     };
     for (phrase, months) in [
         ("asap", 0),

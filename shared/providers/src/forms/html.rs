@@ -2,9 +2,10 @@
 //! (`Scheme::Origin`); here a filled honeypot field drops the submission. Rate limiting per IP
 //! is the edge's.
 
-use super::form_body;
-use crate::fields::{form_events, Field, Submission};
-use crate::util::{digest, media_type, normalize};
+use super::{form_body, form_events, Submission};
+use crate::fields::Field;
+use crate::parse::digest;
+use crate::util::{media_type, normalize};
 use crate::verify::Verified;
 use crate::{AdapterError, Context, Inbound, Received};
 use serde_json::Value;

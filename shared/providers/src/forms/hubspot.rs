@@ -2,8 +2,10 @@
 //! workflow's "Send a webhook" action posts the whole contact; webhooks API batches name
 //! contacts by id only and are ignored.
 
-use crate::fields::{form_events, Field, Submission};
-use crate::util::{digest, parse_json, unix_millis};
+use super::{form_events, Submission};
+use crate::fields::Field;
+use crate::parse::{digest, unix_millis};
+use crate::util::parse_json;
 use crate::verify::Verified;
 use crate::{AdapterError, Context, Inbound, Received};
 use serde_json::Value;

@@ -1,8 +1,8 @@
 //! Jotform. It signs nothing: the secret goes in the webhook URL as `?token=<secret>`. The
 //! answers are the `rawRequest` field's JSON, keyed `q<N>_<name>`.
 
-use super::form_body;
-use crate::fields::{form_events, Field, Submission};
+use super::{form_body, form_events, Submission};
+use crate::fields::Field;
 use crate::util::media_type;
 use crate::verify::Verified;
 use crate::{AdapterError, Context, Inbound, Received};

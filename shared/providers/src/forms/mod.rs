@@ -1,16 +1,24 @@
-//! Form sources: html, typeform, webflow, tally, hubspot, jotform, one module each (segment
-//! and json are in `generic.rs`). Each describes a submission as fields for
-//! `fields::form_events`; their schemes are rows of `sources.rs`.
+//! Form sources: html, typeform, webflow, tally, hubspot, jotform, segment, one module each
+//! (json, on every channel, is in `generic.rs`). Each of the form tools describes a
+//! [`Submission`] for [`form_events`], so they all read fields the same way; their schemes
+//! are rows of `sources/forms.rs`.
 
 pub(crate) mod html;
 pub(crate) mod hubspot;
 pub(crate) mod jotform;
+pub(crate) mod segment;
 pub(crate) mod tally;
 pub(crate) mod typeform;
 pub(crate) mod webflow;
 
-use crate::util::{body_str, form_pairs};
+use crate::fields::{read_fields, Field};
+use crate::mapping::Mapping;
+use crate::parse::{body_str, event_id};
+use crate::util::{form_pairs, normalize};
 use crate::{AdapterError, Inbound, Received};
+use leadscore_scoring::{
+    AnonymousId, Attributes, BantSource, BantUpdate, Email, Event, Identity, Signal, Timestamp,
+};
 
 /// Fields of a urlencoded or multipart body.
 pub(crate) fn form_body(
@@ -26,6 +34,73 @@ pub(crate) fn form_body(
     } else {
         Ok(form_pairs(inbound.body))
     }
+}
+
+/// A form submission as every form adapter sees it.
+#[derive(Debug, Clone)]
+pub(crate) struct Submission {
+    pub source: &'static str,
+    pub provider_id: String,
+    pub occurred_at: Timestamp,
+    pub form: Option<String>,
+    pub fields: Vec<Field>,
+    pub email: Option<Email>,
+    pub anonymous_id: Option<AnonymousId>,
+}
+
+/// Turns a submission into `form_submitted` plus the signals it raises. A submission that
+/// identifies nobody (no usable email or anonymous id) is counted as ignored.
+pub(crate) fn form_events(sub: Submission, mapping: &Mapping) -> Result<Received, AdapterError> {
+    let mut r = read_fields(&sub.fields, mapping);
+    if let Some(form) = &sub.form {
+        r.signals.extend(Mapping::phrase_signals(
+            &mapping.form_signals,
+            &normalize(form),
+        ));
+    }
+    let email = sub.email.clone().or(r.email);
+    let anonymous_id = sub.anonymous_id.clone().or(r.anonymous_id);
+    let Some(identity) = Identity::new(email, anonymous_id) else {
+        return Ok(Received {
+            ignored: 1,
+            ..Received::default()
+        });
+    };
+    let attributes = Attributes {
+        source: Some(sub.source.to_string()),
+        form: sub.form.clone(),
+        ..r.attributes
+    };
+    r.signals.remove(&Signal::FormSubmitted);
+    let mut events = vec![Event {
+        profile: r.profile,
+        attributes: attributes.clone(),
+        bant: BantUpdate {
+            source: BantSource::Form,
+            ..r.bant
+        },
+        ..Event::new(
+            event_id(sub.source, &sub.provider_id, None)?,
+            Signal::FormSubmitted,
+            sub.occurred_at,
+            identity.clone(),
+        )
+    }];
+    for signal in r.signals {
+        events.push(Event {
+            attributes: attributes.clone(),
+            ..Event::new(
+                event_id(sub.source, &sub.provider_id, Some(signal.as_str()))?,
+                signal,
+                sub.occurred_at,
+                identity.clone(),
+            )
+        });
+    }
+    Ok(Received {
+        events,
+        ..Received::default()
+    })
 }
 
 pub(crate) fn ignored_one() -> Received {

@@ -1,9 +1,10 @@
 //! Tally (`Tally-Signature` base64 HMAC-SHA256 of the body). Choice answers are option ids:
 //! they are shown as their text.
 
-use super::ignored_one;
-use crate::fields::{form_events, Field, Submission};
-use crate::util::{at, parse_json, rfc3339, text_at};
+use super::{form_events, ignored_one, Submission};
+use crate::fields::Field;
+use crate::parse::rfc3339;
+use crate::util::{at, parse_json, text_at};
 use crate::verify::Verified;
 use crate::{AdapterError, Context, Inbound, Received};
 use serde_json::Value;

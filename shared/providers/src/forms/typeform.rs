@@ -1,9 +1,10 @@
 //! Typeform (`Typeform-Signature: sha256=` base64 HMAC-SHA256 of the body). Answers are read
 //! by type, named by their question's title and `ref`; hidden fields are read too.
 
-use super::ignored_one;
-use crate::fields::{form_events, Field, Submission};
-use crate::util::{at, parse_json, rfc3339, text_at};
+use super::{form_events, ignored_one, Submission};
+use crate::fields::Field;
+use crate::parse::rfc3339;
+use crate::util::{at, parse_json, text_at};
 use crate::verify::Verified;
 use crate::{AdapterError, Context, Inbound, Received};
 use serde_json::Value;

@@ -1,9 +1,10 @@
 //! Webflow (`x-webflow-signature` hex HMAC-SHA256 of `timestamp:body`, timestamp in ms).
 //! `payload.data` is keyed by the labels the site owner chose.
 
-use super::ignored_one;
-use crate::fields::{form_events, Field, Submission};
-use crate::util::{at, parse_json, rfc3339, text_at};
+use super::{form_events, ignored_one, Submission};
+use crate::fields::Field;
+use crate::parse::rfc3339;
+use crate::util::{at, parse_json, text_at};
 use crate::verify::Verified;
 use crate::{AdapterError, Context, Inbound, Received};
 use serde_json::Value;

@@ -115,13 +115,15 @@ impl World {
     }
 }
 
+/// The route of `source` (for `json`, on every route: the first channel built).
 pub fn channel_of(source: &str) -> Channel {
-    for channel in [Channel::Forms, Channel::Chatbot, Channel::Email] {
-        if channel.sources().contains(&source) {
-            return channel;
-        }
+    let channels = [Channel::Forms, Channel::Chatbot, Channel::Email];
+    let serving = |c: &Channel| c.sources().contains(&source);
+    let built = channels.iter().find(|c| c.is_built() && serving(c));
+    match built.or_else(|| channels.iter().find(|c| serving(c))) {
+        Some(channel) => *channel,
+        None => panic!("no channel for {source}"),
     }
-    panic!("no channel for {source}")
 }
 
 #[derive(Debug, Clone)]

@@ -154,24 +154,23 @@ impl Dynamo {
     }
 
     pub async fn connect(config: DynamoConfig) -> Self {
-        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
-        if let Some(endpoint) = &config.endpoint {
-            loader = loader.endpoint_url(endpoint);
-        }
-        let sdk = loader
+        let sdk = crate::aws::config("DYNAMODB").await;
+        let mut client = aws_sdk_dynamodb::config::Builder::from(&sdk)
             .timeout_config(
-                aws_config::timeout::TimeoutConfig::builder()
+                aws_sdk_dynamodb::config::timeout::TimeoutConfig::builder()
                     .operation_timeout(config.operation_timeout)
                     .connect_timeout(config.operation_timeout.min(Duration::from_secs(3)))
                     .build(),
             )
             .retry_config(
-                aws_config::retry::RetryConfig::standard().with_max_attempts(config.max_attempts),
-            )
-            .load()
-            .await;
+                aws_sdk_dynamodb::config::retry::RetryConfig::standard()
+                    .with_max_attempts(config.max_attempts),
+            );
+        if let Some(endpoint) = &config.endpoint {
+            client = client.endpoint_url(endpoint);
+        }
         Dynamo {
-            client: Client::new(&sdk),
+            client: Client::from_conf(client.build()),
             table: config.table,
             usage: Arc::new(Mutex::new(Usage::default())),
             retention: config.retention,
