@@ -20,11 +20,19 @@ pub async fn config(service: &str) -> SdkConfig {
     load(endpoint).await
 }
 
-/// The HTTP client of every AWS client: rustls with ring. The root certificates are read on
-/// first use of an `https` endpoint, not at start.
-pub fn http_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+/// The HTTP client of an AWS client: rustls with ring, which reads the system's root
+/// certificates when the SDK client is built (on Lambda, the runtime's bundle). A plain
+/// `http://` endpoint override (DynamoDB Local, moto) gets a client without TLS: no roots
+/// to read, nothing to negotiate.
+pub fn http_client(
+    endpoint: Option<&str>,
+) -> aws_smithy_runtime_api::client::http::SharedHttpClient {
     use aws_smithy_http_client::tls;
-    aws_smithy_http_client::Builder::new()
+    let builder = aws_smithy_http_client::Builder::new();
+    if endpoint.is_some_and(|e| e.starts_with("http://")) {
+        return builder.build_http();
+    }
+    builder
         .tls_provider(tls::Provider::Rustls(
             tls::rustls_provider::CryptoMode::Ring,
         ))
@@ -44,8 +52,8 @@ fn endpoint(service: &str, var: impl Fn(&str) -> Option<String>) -> Option<Strin
 
 #[cfg(feature = "aws-profile")]
 async fn load(endpoint: Option<String>) -> SdkConfig {
-    let mut loader =
-        aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(http_client());
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(http_client(endpoint.as_deref()));
     if let Some(endpoint) = endpoint {
         loader = loader.endpoint_url(endpoint);
     }
@@ -68,7 +76,7 @@ fn from_vars(endpoint: Option<String>, var: impl Fn(&str) -> Option<String>) -> 
             aws_smithy_runtime_api::client::behavior_version::BehaviorVersion::latest(),
         )
         .region(region.map(Region::new))
-        .http_client(http_client())
+        .http_client(http_client(endpoint.as_deref()))
         .sleep_impl(aws_smithy_async::rt::sleep::TokioSleep::new())
         .time_source(aws_smithy_async::time::SystemTimeSource::new());
     if let (Some(key), Some(secret)) = (var("AWS_ACCESS_KEY_ID"), var("AWS_SECRET_ACCESS_KEY")) {
