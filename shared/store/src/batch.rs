@@ -29,6 +29,14 @@ pub(crate) async fn apply_batch_with<B: Backend + Clone + 'static>(
             None => groups.push((id, vec![(i, event.clone())])),
         }
     }
+    // One lead (most webhooks): settled in place, without copying the rules for a task.
+    if groups.len() == 1 {
+        if let Some((id, list)) = groups.pop() {
+            let mut list = apply_group(backend, &id, list, rules, now).await;
+            list.sort_by_key(|(i, _)| *i);
+            return list.into_iter().map(|(_, r)| r).collect();
+        }
+    }
     let rules = Arc::new(rules.clone());
     let limit = Arc::new(tokio::sync::Semaphore::new(PARALLEL_LEADS));
     let mut tasks = tokio::task::JoinSet::new();
