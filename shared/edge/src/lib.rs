@@ -61,7 +61,7 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use leadscore_providers::Channel;
 #[cfg(feature = "webhooks")]
 use leadscore_providers::{Mapping, Secrets};
-use leadscore_scoring::{Rules, Timestamp, DEFAULT_RULES_TOML};
+use leadscore_scoring::{Rules, RulesFile, Timestamp, DEFAULT_RULES_TOML};
 use leadscore_store::LeadStore;
 #[cfg(feature = "webhooks")]
 use std::collections::BTreeMap;
@@ -115,6 +115,14 @@ pub const LEAD_ID_KEY_VAR: &str = "LEADSCORE_LEAD_ID_KEY";
 #[error("{0}")]
 pub struct ConfigError(pub String);
 
+/// The shipped rules file as build.rs read it: no TOML to parse at start.
+pub fn shipped_rules() -> Result<RulesFile, leadscore_scoring::RulesError> {
+    RulesFile::from_json(include_str!(concat!(
+        env!("OUT_DIR"),
+        "/default_rules.json"
+    )))
+}
+
 impl App {
     /// An app over `store`, with the rules file's text and the environment's variables
     /// (`LEADSCORE_SECRET_<SOURCE>`, `LEADSCORE_ALLOWED_ORIGINS`, `LEADSCORE_API_KEYS`,
@@ -126,7 +134,12 @@ impl App {
         vars: impl IntoIterator<Item = (String, String)>,
     ) -> Result<App, ConfigError> {
         let config = |e: &dyn std::fmt::Display| ConfigError(e.to_string());
-        let rules = Rules::from_toml_str(rules_toml).map_err(|e| config(&e))?;
+        let shipped = shipped_rules().map_err(|e| config(&e))?;
+        let own = (rules_toml != DEFAULT_RULES_TOML)
+            .then(|| RulesFile::parse(rules_toml))
+            .transpose()
+            .map_err(|e| config(&e))?;
+        let file = own.as_ref().unwrap_or(&shipped);
         let vars: Vec<(String, String)> = vars.into_iter().collect();
         let var = |name: &str| vars.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
         if let Some(key) = var(LEAD_ID_KEY_VAR) {
@@ -134,10 +147,13 @@ impl App {
         }
         Ok(App {
             store,
-            rules: Arc::new(rules),
+            rules: Arc::new(file.rules.clone()),
             clock: Arc::new(system_now),
             #[cfg(feature = "webhooks")]
-            mapping: Arc::new(Mapping::from_rules_toml(rules_toml).map_err(|e| config(&e))?),
+            mapping: Arc::new(
+                Mapping::from_sections(&shipped.sections, &file.sections)
+                    .map_err(|e| config(&e))?,
+            ),
             #[cfg(feature = "webhooks")]
             secrets: Arc::new(Secrets::from_vars(vars.iter().cloned())),
             #[cfg(feature = "webhooks")]
@@ -156,7 +172,7 @@ impl App {
             .map(Arc::new),
             #[cfg(feature = "stage-api")]
             handoff: Arc::new(
-                leadscore_handoff::HandoffConfig::from_rules_toml(rules_toml)
+                leadscore_handoff::HandoffConfig::from_sections(&shipped.sections, &file.sections)
                     .map_err(|e| config(&e))?,
             ),
             #[cfg(feature = "stage-api")]

@@ -68,9 +68,19 @@ const MAX_THRESHOLD: i64 = 1_000_000_000;
 impl HandoffConfig {
     /// Reads `[segments.<name>]` and `[accounts]` from the whole rules file.
     pub fn from_rules_toml(text: &str) -> Result<Self, ConfigError> {
-        let doc = table(text)?;
-        let defaults = raw_accounts(&table(DEFAULT_RULES_TOML)?)?;
-        let user = raw_accounts(&doc)?;
+        let defaults = table(DEFAULT_RULES_TOML)?;
+        // The shipped file itself is read once.
+        let doc = (text != DEFAULT_RULES_TOML)
+            .then(|| table(text))
+            .transpose()?;
+        Self::from_sections(&defaults, doc.as_ref().unwrap_or(&defaults))
+    }
+
+    /// From rules files already read (`leadscore_scoring::RulesFile::sections`): the user's
+    /// segments, and `[accounts]` over the shipped file's.
+    pub fn from_sections(defaults: &toml::Table, doc: &toml::Table) -> Result<Self, ConfigError> {
+        let defaults = raw_accounts(defaults)?;
+        let user = raw_accounts(doc)?;
         let accounts = AccountRules::new(
             non_negative(
                 "accounts.engagement_cap",

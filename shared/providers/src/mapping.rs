@@ -136,9 +136,12 @@ fn invalid(msg: String) -> AdapterError {
     AdapterError::InvalidMapping(msg)
 }
 
-fn raw_section(rules_toml: &str) -> Result<RawMapping, AdapterError> {
-    let doc: toml::Table = toml::from_str(rules_toml)
-        .map_err(|e| invalid(format!("the rules file is not valid TOML: {e}")))?;
+fn table(rules_toml: &str) -> Result<toml::Table, AdapterError> {
+    toml::from_str(rules_toml)
+        .map_err(|e| invalid(format!("the rules file is not valid TOML: {e}")))
+}
+
+fn raw_section(doc: &toml::Table) -> Result<RawMapping, AdapterError> {
     match doc.get("mapping") {
         None => Ok(RawMapping::default()),
         Some(section) => section
@@ -208,9 +211,24 @@ impl Mapping {
     /// Reads `[mapping]` from the whole rules file (other sections belong to the scoring core).
     /// Keys it leaves out keep the defaults of `infra/rules.toml`.
     pub fn from_rules_toml(rules_toml: &str) -> Result<Self, AdapterError> {
-        let defaults = raw_section(DEFAULT_RULES_TOML)?;
-        let user = raw_section(rules_toml)?;
-        Self::build(defaults, user)
+        let defaults = table(DEFAULT_RULES_TOML)?;
+        // The shipped file itself (every function's usual start) is read once.
+        let user = (rules_toml != DEFAULT_RULES_TOML)
+            .then(|| table(rules_toml))
+            .transpose()?;
+        Self::from_sections(&defaults, user.as_ref().unwrap_or(&defaults))
+    }
+
+    /// From rules files already read (`leadscore_scoring::RulesFile::sections`): the user's
+    /// `[mapping]` over the shipped file's.
+    pub fn from_sections(defaults: &toml::Table, user: &toml::Table) -> Result<Self, AdapterError> {
+        // The shipped file over itself changes nothing (tested): read it once.
+        let user = if std::ptr::eq(defaults, user) {
+            RawMapping::default()
+        } else {
+            raw_section(user)?
+        };
+        Self::build(raw_section(defaults)?, user)
     }
 
     fn empty() -> Self {
@@ -346,5 +364,15 @@ mod tests {
         assert!(!m.fields.is_empty() && !m.chatbot.is_empty() && !m.events.is_empty());
         assert_eq!(m, Mapping::default());
         assert!(m.bots.burst_seconds > 0);
+    }
+
+    #[test]
+    fn the_shipped_file_read_once_maps_as_when_merged_over_itself() {
+        // A trailing comment makes the text differ, so it is read and merged in full.
+        let merged = Mapping::from_rules_toml(&format!("{DEFAULT_RULES_TOML}\n# copy\n")).unwrap();
+        assert_eq!(
+            Mapping::from_rules_toml(DEFAULT_RULES_TOML).unwrap(),
+            merged
+        );
     }
 }

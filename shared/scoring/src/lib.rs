@@ -37,6 +37,6 @@ pub use engine::{
     InvalidTransition, Outcome, ScoreBreakdown,
 };
 pub use rules::{
-    BantStatus, Rules, RulesError, DEFAULT_RULES_TOML, MIN_LATENESS_DAYS, RULES_VERSION,
+    BantStatus, Rules, RulesError, RulesFile, DEFAULT_RULES_TOML, MIN_LATENESS_DAYS, RULES_VERSION,
 };
 pub use state::{Checkpoint, Disqualification, Fact, Funnel, Hit, LeadState, Summary, Superseded};

@@ -5,10 +5,14 @@
 //! adapters, `[segments.*]` and `[accounts]` to the hand-off (shared/handoff): both are
 //! ignored here. `infra/rules.toml` is the documented default.
 
+mod file;
 mod parse;
 mod raw;
 
+pub use file::RulesFile;
+
 use crate::{Bant, EmailDomainKind, Signal};
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The shipped, documented default: `infra/rules.toml`.
@@ -24,8 +28,9 @@ pub const MIN_LATENESS_DAYS: i64 = 30;
 #[error("rules file: {0}")]
 pub struct RulesError(pub String);
 
-/// Validated scoring rules, loaded once.
-#[derive(Debug, Clone, PartialEq)]
+/// Validated scoring rules, loaded once. Serializable only to travel inside a [`RulesFile`]
+/// read at build time; the one way to make them from text is [`Rules::from_toml_str`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Rules {
     pub(crate) signals: BTreeMap<Signal, SignalRule>,
     pub(crate) groups: BTreeMap<String, GroupRule>,
@@ -44,7 +49,7 @@ pub struct Rules {
     fingerprint: String,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct SignalRule {
     pub points: i64,
     pub group: Option<String>,
@@ -56,14 +61,14 @@ pub(crate) struct SignalRule {
     pub expire_ms: Option<i64>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct GroupRule {
     pub cap: Option<i64>,
     pub half_life_ms: Option<i64>,
     pub expire_ms: Option<i64>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct FitRules {
     pub rules: Vec<FitRule>,
     pub cap: Option<i64>,
@@ -71,7 +76,7 @@ pub(crate) struct FitRules {
     pub grades: [i64; 3],
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct FitRule {
     pub id: String,
     pub field: FitField,
@@ -79,7 +84,7 @@ pub(crate) struct FitRule {
     pub points: i64,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) enum FitField {
     JobTitle,
     JobFunction,
@@ -93,7 +98,7 @@ pub(crate) enum FitField {
     Custom(String),
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) enum Matcher {
     /// Case-insensitive equality.
     Equals(String),
@@ -109,34 +114,34 @@ pub(crate) enum Matcher {
     Domains(Vec<String>),
 }
 
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub(crate) struct Domains {
     pub free: BTreeSet<String>,
     pub disposable: BTreeSet<String>,
     pub competitor: BTreeSet<String>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct MqlRules {
     pub score: Option<i64>,
     pub criteria: Vec<Criterion>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Criterion {
     pub id: String,
     pub all: Vec<(Signal, u32)>,
     pub within_ms: Option<i64>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct SqlRules {
     pub hand_raises: BTreeSet<Signal>,
     pub require_sales_acceptance: bool,
     pub bant_complete: bool,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct BantRules {
     pub budget_at_least: Option<u64>,
     pub timeline_within_months: Option<u32>,

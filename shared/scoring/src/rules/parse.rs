@@ -206,7 +206,11 @@ fn signal_list(names: Vec<String>, at: &str) -> Result<BTreeSet<Signal>, RulesEr
 impl Rules {
     /// Parses and validates a rules file.
     pub fn from_toml_str(text: &str) -> Result<Rules, RulesError> {
-        let raw: RawRules = toml::from_str(text).map_err(|e| RulesError(e.to_string()))?;
+        Rules::from_raw(toml::from_str(text).map_err(|e| RulesError(e.to_string()))?)
+    }
+
+    /// Validates the file as written (its other crates' sections left aside).
+    pub(super) fn from_raw(raw: RawRules) -> Result<Rules, RulesError> {
         if raw.version != RULES_VERSION {
             return fail(format!(
                 "version {} is not supported (this build reads version {RULES_VERSION})",

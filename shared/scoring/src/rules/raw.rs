@@ -34,14 +34,11 @@ pub(super) struct RawRules {
     pub(super) engine: RawEngine,
     /// The adapters' section: read by shared/providers.
     #[serde(default)]
-    #[allow(dead_code)]
     pub(super) mapping: Option<toml::Value>,
     /// The hand-off's sections: read by shared/handoff.
     #[serde(default)]
-    #[allow(dead_code)]
     pub(super) segments: Option<toml::Value>,
     #[serde(default)]
-    #[allow(dead_code)]
     pub(super) accounts: Option<toml::Value>,
 }
 
