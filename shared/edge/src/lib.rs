@@ -148,7 +148,7 @@ impl App {
         Ok(App {
             store,
             rules: Arc::new(file.rules.clone()),
-            clock: Arc::new(system_now),
+            clock: Arc::new(leadscore_store::system_now),
             #[cfg(feature = "webhooks")]
             mapping: Arc::new(
                 Mapping::from_sections(&shipped.sections, &file.sections)
@@ -258,14 +258,6 @@ impl App {
     pub(crate) fn now(&self) -> Timestamp {
         (self.clock)()
     }
-}
-
-fn system_now() -> Timestamp {
-    let ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0);
-    Timestamp::from_millis(ms)
 }
 
 /// What a request asks for, parsed from its method and path (every route, even those a
@@ -441,9 +433,7 @@ async fn webhook(
     _: Channel,
     _: &str,
 ) -> Result<Response<Body>, ApiError> {
-    Err(ApiError::NotFound(format!(
-        "no route for {method} {path} in this function"
-    )))
+    Err(not_built(method, path))
 }
 
 #[cfg(feature = "stage-api")]
@@ -457,9 +447,13 @@ async fn stage_api(
     path: &str,
     _: Route,
 ) -> Result<Response<Body>, ApiError> {
-    Err(ApiError::NotFound(format!(
-        "no route for {method} {path} in this function"
-    )))
+    Err(not_built(method, path))
+}
+
+/// A route this function's build leaves out (another function serves it).
+#[cfg(not(all(feature = "webhooks", feature = "stage-api")))]
+fn not_built(method: &str, path: &str) -> ApiError {
+    ApiError::NotFound(format!("no route for {method} {path} in this function"))
 }
 
 /// How long before Lambda's deadline a request gives up and answers 503 + Retry-After:

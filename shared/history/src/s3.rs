@@ -22,8 +22,8 @@ fn s3_error(e: impl std::fmt::Display) -> HistoryError {
 /// The SDK's configuration; a local endpoint (moto, MinIO) needs path-style addressing.
 async fn client() -> Client {
     let sdk = leadscore_store::aws::config("S3").await;
-    let local = std::env::var_os("AWS_ENDPOINT_URL_S3").is_some()
-        || std::env::var_os("AWS_ENDPOINT_URL").is_some();
+    // An endpoint override (AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL) is a local server.
+    let local = sdk.endpoint_url().is_some();
     let config = aws_sdk_s3::config::Builder::from(&sdk)
         .force_path_style(local)
         .build();

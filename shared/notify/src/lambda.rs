@@ -99,7 +99,7 @@ pub async fn run() -> Result<(), lambda_http::Error> {
         move |event: lambda_http::LambdaEvent<Value>| {
             let notifier = notifier.clone();
             async move {
-                handle(&notifier, event.payload, crate::now())
+                handle(&notifier, event.payload, leadscore_store::system_now())
                     .await
                     .map_err(lambda_http::Error::from)
             }

@@ -45,16 +45,6 @@ pub use webhook::{
     WEBHOOK_TYPES_PREFIX, WEBHOOK_VAR_PREFIX,
 };
 
-/// The system clock as the scoring core reads time.
-#[cfg(any(feature = "lambda", feature = "local"))]
-pub(crate) fn now() -> leadscore_scoring::Timestamp {
-    let ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0);
-    leadscore_scoring::Timestamp::from_millis(ms)
-}
-
 /// Runs futures concurrently on the calling task; results in order.
 pub(crate) async fn join_all<F: std::future::Future>(
     futures: impl IntoIterator<Item = F>,

@@ -90,7 +90,7 @@ pub async fn drain_once(
     notifier: &Notifier,
     pending: Vec<(leadscore_scoring::LeadId, u64)>,
 ) -> usize {
-    let now = crate::now();
+    let now = leadscore_store::system_now();
     let mut cleared = 0;
     for chunk in pending.chunks(crate::PARALLEL) {
         let steps = chunk.iter().map(|(id, _)| notifier.step(id, now));
@@ -117,7 +117,7 @@ pub async fn drain_once(
 
 async fn daily(notifier: Arc<Notifier>) {
     loop {
-        if let Err(e) = notifier.daily(crate::now()).await {
+        if let Err(e) = notifier.daily(leadscore_store::system_now()).await {
             tracing::error!(error = %e, "daily hand-off failed; retried tomorrow");
         }
         tokio::time::sleep(DAY).await;

@@ -5,7 +5,7 @@
 
 use crate::{ConfigError, Delivered, Destinations, Outgoing, ParkError, Replayed};
 use leadscore_handoff::{account_of, domain_index, HandoffConfig, MemberSummary, Remembered};
-use leadscore_scoring::{LeadId, Rules, Stage, Timestamp};
+use leadscore_scoring::{LeadId, Rules, RulesFile, Stage, Timestamp, DEFAULT_RULES_TOML};
 use leadscore_store::{HandoffRecord, LeadKey, LeadStore, StoreError, MAX_PAGE};
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -76,12 +76,19 @@ impl Notifier {
         destinations: Destinations,
         base_url: &str,
     ) -> Result<Notifier, ConfigError> {
-        let rules = Rules::from_toml_str(rules_toml).map_err(|e| ConfigError(e.to_string()))?;
+        let error = |e: &dyn std::fmt::Display| ConfigError(e.to_string());
+        // Each text parsed once: the shipped file's sections are the defaults of a user's.
+        let file = RulesFile::parse(rules_toml).map_err(|e| error(&e))?;
+        let shipped = (rules_toml != DEFAULT_RULES_TOML)
+            .then(|| RulesFile::parse(DEFAULT_RULES_TOML))
+            .transpose()
+            .map_err(|e| error(&e))?;
+        let defaults = &shipped.as_ref().unwrap_or(&file).sections;
         let config =
-            HandoffConfig::from_rules_toml(rules_toml).map_err(|e| ConfigError(e.to_string()))?;
+            HandoffConfig::from_sections(defaults, &file.sections).map_err(|e| error(&e))?;
         Ok(Notifier {
             store,
-            rules: Arc::new(rules),
+            rules: Arc::new(file.rules),
             config: Arc::new(config),
             destinations: Arc::new(destinations),
             base_url: base_url.trim_end_matches('/').to_string(),

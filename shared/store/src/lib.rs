@@ -55,6 +55,15 @@ use leadscore_scoring::{
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
+/// The system clock as the scoring core reads time (the core itself has none): the one
+/// place every binary reads it.
+pub fn system_now() -> Timestamp {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
+    Timestamp::from_millis(ms)
+}
+
 /// How a caller names a lead.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LeadKey {

@@ -54,15 +54,6 @@ const V1_LEDGER: TableDefinition<&str, &[u8]> = TableDefinition::new("ledger");
 const V1_HEADS: TableDefinition<&str, &[u8]> = TableDefinition::new("heads");
 const V1_STAGES: TableDefinition<&str, &str> = TableDefinition::new("stages");
 
-/// The clock, for housekeeping only (expired tokens at open): every primitive of the store
-/// is given its time.
-fn system_now() -> Timestamp {
-    let ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64);
-    Timestamp::from_millis(ms)
-}
-
 #[derive(Clone)]
 pub struct Embedded {
     db: Arc<Database>,
@@ -135,7 +126,9 @@ impl Embedded {
             tx.open_table(ERASED).map_err(unavailable)?;
             scan::open_suppressed(&tx)?;
             handoff::open_tables(&tx)?;
-            delivery::sweep(&tx, system_now())?;
+            // The clock for housekeeping only (expired tokens at open): every primitive of the
+            // store is given its time.
+            delivery::sweep(&tx, crate::system_now())?;
         }
         tx.commit().map_err(unavailable)?;
         Ok(Embedded {
