@@ -2,13 +2,14 @@
 // same work as peer.py: verify the Standard Webhooks signature, derive the lead id, append
 // the ledger entry (conditional PutItem), read the lead back (consistent Query of
 // `by-arrival`), score it with the default rules (BENCH_RULES, JSON) and write the stage
-// entry with the erasure check (TransactWriteItems). `@aws-sdk/client-dynamodb` is required
-// unbundled from NODE_PATH, as the Lambda runtime provides it; the client is built at init.
+// entry (a PutItem whose condition checks the erasure time the stage item mirrors).
+// `@aws-sdk/client-dynamodb` is required unbundled from NODE_PATH, as the Lambda runtime
+// provides it; the client is built at init.
 "use strict";
 const http = require("http");
 const crypto = require("crypto");
 const {
-  DynamoDBClient, PutItemCommand, QueryCommand, TransactWriteItemsCommand,
+  DynamoDBClient, PutItemCommand, QueryCommand,
 } = require("@aws-sdk/client-dynamodb");
 
 const RULES = JSON.parse(process.env.BENCH_RULES);
@@ -127,14 +128,13 @@ async function apply(event, nowMs) {
   const scored = score(entries);
   if (!listed || listed.stage.S !== scored.stage) {
     const folded = String(entries.length);
-    await dynamodb.send(new TransactWriteItemsCommand({ TransactItems: [
-      { ConditionCheck: { TableName: TABLE, ConditionExpression: "attribute_not_exists(pk)",
-        Key: { pk: { S: pk }, sk: { S: "ERASED" } } } },
-      { Put: { TableName: TABLE, ConditionExpression: "attribute_not_exists(pk) OR folded <= :f",
-        ExpressionAttributeValues: { ":f": { N: folded } },
-        Item: { pk: { S: pk }, sk: { S: "STAGE" }, lsi1sk: { S: "~STAGE" }, stage: { S: scored.stage },
-          gsi1pk: { S: `STAGE#${scored.stage}` }, gsi1sk: { S: `${at}#${lead}` }, folded: { N: folded } } } },
-    ] }));
+    await dynamodb.send(new PutItemCommand({
+      TableName: TABLE,
+      ConditionExpression: "(attribute_not_exists(pk) OR folded <= :f) AND attribute_not_exists(erased_at)",
+      ExpressionAttributeValues: { ":f": { N: folded } },
+      Item: { pk: { S: pk }, sk: { S: "STAGE" }, lsi1sk: { S: "~STAGE" }, stage: { S: scored.stage },
+        gsi1pk: { S: `STAGE#${scored.stage}` }, gsi1sk: { S: `${at}#${lead}` }, folded: { N: folded } },
+    }));
   }
   return true;
 }

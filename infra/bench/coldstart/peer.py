@@ -3,8 +3,9 @@ would write instead, doing the same work for a signed `json` form event. It veri
 Standard Webhooks signature, derives the lead id (HMAC-SHA256 of "email:<address>" with
 LEADSCORE_LEAD_ID_KEY), appends the ledger entry (a conditional PutItem: the key is the
 deduplication), reads the lead back (one consistent Query of `by-arrival`), scores it with
-the default rules (passed as JSON in BENCH_RULES) and writes the stage entry with the erasure
-check (one TransactWriteItems): the calls form-submission makes for a new lead.
+the default rules (passed as JSON in BENCH_RULES) and writes the stage entry (one PutItem whose
+condition checks the erasure time the stage item mirrors): the calls form-submission makes for
+a new lead.
 
 Its own Runtime API loop (as small as the Lambda runtime's): client built at init, as usual.
 """
@@ -141,16 +142,15 @@ def apply(event, now_ms):
     scored = score(entries)
     if scored["stage"] != listed:
         folded = str(len(entries))
-        dynamodb.transact_write_items(TransactItems=[
-            {"ConditionCheck": {"TableName": TABLE, "ConditionExpression": "attribute_not_exists(pk)",
-                                "Key": {"pk": {"S": pk}, "sk": {"S": "ERASED"}}}},
-            {"Put": {"TableName": TABLE,
-                     "ConditionExpression": "attribute_not_exists(pk) OR folded <= :f",
-                     "ExpressionAttributeValues": {":f": {"N": folded}},
-                     "Item": {"pk": {"S": pk}, "sk": {"S": "STAGE"}, "lsi1sk": {"S": "~STAGE"},
-                              "stage": {"S": scored["stage"]},
-                              "gsi1pk": {"S": f"STAGE#{scored['stage']}"},
-                              "gsi1sk": {"S": f"{now_ms:020d}#{lead}"}, "folded": {"N": folded}}}}])
+        dynamodb.put_item(
+            TableName=TABLE,
+            ConditionExpression="(attribute_not_exists(pk) OR folded <= :f)"
+                                " AND attribute_not_exists(erased_at)",
+            ExpressionAttributeValues={":f": {"N": folded}},
+            Item={"pk": {"S": pk}, "sk": {"S": "STAGE"}, "lsi1sk": {"S": "~STAGE"},
+                  "stage": {"S": scored["stage"]},
+                  "gsi1pk": {"S": f"STAGE#{scored['stage']}"},
+                  "gsi1sk": {"S": f"{now_ms:020d}#{lead}"}, "folded": {"N": folded}})
     return True
 
 

@@ -510,6 +510,12 @@ async fn erasure_removes_ledger_and_aliases(store: &dyn LeadStore) {
         .unwrap();
     assert_eq!(back.state.as_ref().unwrap().stage, Stage::Lead);
     assert_eq!(store.ledger(&back.lead_id).await.unwrap().len(), 1);
+    // And is listed again, at their new stage.
+    let leads = store
+        .list_by_stage(Stage::Lead, None, 10, None, &rules(), far())
+        .await
+        .unwrap();
+    assert!(leads.leads.iter().any(|l| l.state.id == back.lead_id));
 }
 
 async fn concurrent_deliveries_all_land_exactly_once(store: &dyn LeadStore) {

@@ -62,6 +62,9 @@ async fn requests_and_capacity_per_event() {
     .await;
     println!("new lead (visitor -> lead): {first:?}");
     assert_eq!(first.requests, 3);
+    // The stage entry is a PutItem, not a transaction (which costs twice per item): the
+    // entry (2) and the stage item with its two index entries (3).
+    assert_eq!(first.write_units, 5.0);
 
     // The common case: an accepted event that does not move the stage.
     let (plain, _) = cost(
@@ -88,7 +91,7 @@ async fn requests_and_capacity_per_event() {
     assert!(applied.duplicate);
     assert_eq!(dup.requests, 1);
 
-    // A stage change: entry, read back, and the stage entry (with the erasure check).
+    // A stage change: entry, read back, and the stage entry (its condition the erasure check).
     let (moved, applied) = cost(
         &store,
         &ev("e3", Signal::DemoRequested, t(2), lead, None),

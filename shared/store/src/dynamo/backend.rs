@@ -149,6 +149,38 @@ impl Dynamo {
             .condition_check(check.build().map_err(build_error)?)
             .build())
     }
+
+    /// Writes an erasure marker and its mirror on the stage entry in one transaction, with
+    /// the person's entry in the suppression list for a lead (never a marker without it).
+    async fn write_marker(
+        &self,
+        id: &LeadId,
+        erased: &Erased,
+        lead: bool,
+    ) -> Result<(), StoreError> {
+        let mut puts = vec![marker_item(id, erased)?];
+        if lead {
+            puts.push(suppression_item(id, erased.at));
+        }
+        let mut items = Vec::new();
+        for item in puts {
+            let put = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .build()
+                .map_err(build_error)?;
+            items.push(TransactWriteItem::builder().put(put).build());
+        }
+        items.push(self.stage_erased(id, erased.at)?);
+        let out = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await;
+        self.tally(out, true).map(|_| ()).map_err(transact_error)
+    }
 }
 
 #[async_trait]
@@ -240,32 +272,22 @@ impl Backend for Dynamo {
     }
 
     async fn publish(&self, id: &LeadId, p: Publish) -> Result<(), CommitError> {
+        if p.unlist && p.stage.is_none() {
+            return self.unlist(id).await;
+        }
+        if let (None, Some((entry, folded)), None) = (&p.snapshot, &p.stage, p.erased_seen) {
+            // The common case, a new lead's or a move's entry alone: one PutItem (`stage.rs`).
+            if self.put_stage(id, entry, *folded).await? {
+                return Ok(());
+            }
+        }
         let mut writes = Vec::new();
         if let Some((expected, snapshot)) = &p.snapshot {
             writes.push(snapshot_put(self, id, *expected, snapshot)?);
         }
         let stage_at = writes.len() + 1;
         if let Some((entry, folded)) = &p.stage {
-            let mut item = key(id, "STAGE");
-            item.insert("lsi1sk".into(), s("~STAGE"));
-            item.insert("stage".into(), s(entry.stage.as_str()));
-            item.insert("gsi1pk".into(), s(format!("STAGE#{}", entry.stage)));
-            item.insert("gsi1sk".into(), s(entry.sort_key()));
-            item.insert("folded".into(), n(folded));
-            let put = Put::builder()
-                .table_name(&self.table)
-                .set_item(Some(item))
-                // An older view never overwrites a newer one.
-                .condition_expression("attribute_not_exists(pk) OR folded <= :f")
-                .expression_attribute_values(":f", n(folded))
-                .build()
-                .map_err(build_error)?;
-            writes.push(TransactWriteItem::builder().put(put).build());
-        } else if p.unlist {
-            // Out of the index without a delete (webhook functions may not delete).
-            let mut item = key(id, "STAGE");
-            item.insert("lsi1sk".into(), s("~STAGE"));
-            return self.put(item).await.map_err(CommitError::Store);
+            writes.push(self.stage_put(id, entry, *folded, p.erased_seen)?);
         }
         if writes.is_empty() {
             return Ok(());
@@ -317,28 +339,11 @@ impl Backend for Dynamo {
     }
 
     async fn mark_erased(&self, id: &LeadId, erased: &Erased) -> Result<(), StoreError> {
-        self.put(marker_item(id, erased)?).await
+        self.write_marker(id, erased, false).await
     }
 
     async fn mark_lead_erased(&self, id: &LeadId, erased: &Erased) -> Result<(), StoreError> {
-        // One transaction: the suppression list never misses a marker written.
-        let mut items = Vec::new();
-        for item in [marker_item(id, erased)?, suppression_item(id, erased.at)] {
-            let put = Put::builder()
-                .table_name(&self.table)
-                .set_item(Some(item))
-                .build()
-                .map_err(build_error)?;
-            items.push(TransactWriteItem::builder().put(put).build());
-        }
-        let out = self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await;
-        self.tally(out, true).map(|_| ()).map_err(transact_error)
+        self.write_marker(id, erased, true).await
     }
 
     async fn purge(
@@ -352,6 +357,11 @@ impl Backend for Dynamo {
             let sk = attr(&item, "sk").unwrap_or_default();
             let gone = match sk {
                 "ERASED" => false,
+                // It mirrors the marker (`stage.rs`): out of the listing, not deleted.
+                "STAGE" => {
+                    self.strip_stage(id).await?;
+                    false
+                }
                 _ if sk.starts_with("E#") => match attr(&item, "entry") {
                     // Tombstones keep only an id: they stay, so redeliveries stay duplicates.
                     None => false,

@@ -8,7 +8,7 @@
 //! | snapshot | `SNAP` | `A#<watermark>` + U+0001 | `snapshot` (JSON), `version` |
 //! | alias | `ALIAS` | `~ALIAS` | `lead` |
 //! | erasure marker | `ERASED` | `~ERASED` | `erased` (JSON), `erased_at` |
-//! | stage entry | `STAGE` | none | `gsi1pk` = `STAGE#<stage>`, `gsi1sk` = `<recorded at ms, 20 digits>#<id>` (index `by-stage`), `folded` |
+//! | stage entry | `STAGE` | `~STAGE` | `gsi1pk` = `STAGE#<stage>`, `gsi1sk` = `<recorded at ms, 20 digits>#<id>` (index `by-stage`), `stage`, `folded`; `erased_at` mirrors the marker (`stage.rs`) |
 //! | hand-off record | `HANDOFF` | none | `version`, `body` (B), `summary` (B), `memberships` (L of S) |
 //! | index entry | `IDX#<name>` | none | `gsi1pk` = `IDX#<name>`, `gsi1sk` = `<id>` (index `by-stage`), `summary` (B), `version` |
 //!
@@ -36,6 +36,7 @@ mod delivery;
 mod handoff;
 mod items;
 mod scan;
+mod stage;
 mod table;
 
 use crate::StoreError;
@@ -231,6 +232,7 @@ consumed_one!(
     aws_sdk_dynamodb::operation::put_item::PutItemOutput,
     aws_sdk_dynamodb::operation::get_item::GetItemOutput,
     aws_sdk_dynamodb::operation::delete_item::DeleteItemOutput,
+    aws_sdk_dynamodb::operation::update_item::UpdateItemOutput,
     aws_sdk_dynamodb::operation::scan::ScanOutput
 );
 
