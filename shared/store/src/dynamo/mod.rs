@@ -33,6 +33,7 @@
 
 mod backend;
 mod delivery;
+mod erasure;
 mod handoff;
 mod items;
 mod scan;
