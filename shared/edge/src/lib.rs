@@ -61,7 +61,7 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use leadscore_providers::Channel;
 #[cfg(feature = "webhooks")]
 use leadscore_providers::{Mapping, Secrets};
-use leadscore_scoring::{Rules, RulesFile, Timestamp, DEFAULT_RULES_TOML};
+use leadscore_scoring::{OverShipped, Rules, RulesFile, Timestamp, DEFAULT_RULES_TOML};
 use leadscore_store::LeadStore;
 #[cfg(feature = "webhooks")]
 use std::collections::BTreeMap;
@@ -134,12 +134,9 @@ impl App {
         vars: impl IntoIterator<Item = (String, String)>,
     ) -> Result<App, ConfigError> {
         let config = |e: &dyn std::fmt::Display| ConfigError(e.to_string());
-        let shipped = shipped_rules().map_err(|e| config(&e))?;
-        let own = (rules_toml != DEFAULT_RULES_TOML)
-            .then(|| RulesFile::parse(rules_toml))
-            .transpose()
+        let files = OverShipped::rules_file(shipped_rules().map_err(|e| config(&e))?, rules_toml)
             .map_err(|e| config(&e))?;
-        let file = own.as_ref().unwrap_or(&shipped);
+        let file = files.in_force();
         let vars: Vec<(String, String)> = vars.into_iter().collect();
         let var = |name: &str| vars.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
         if let Some(key) = var(LEAD_ID_KEY_VAR) {
@@ -151,7 +148,7 @@ impl App {
             clock: Arc::new(leadscore_store::system_now),
             #[cfg(feature = "webhooks")]
             mapping: Arc::new(
-                Mapping::from_sections(&shipped.sections, &file.sections)
+                Mapping::from_sections(&files.shipped.sections, files.own_sections())
                     .map_err(|e| config(&e))?,
             ),
             #[cfg(feature = "webhooks")]
@@ -172,8 +169,11 @@ impl App {
             .map(Arc::new),
             #[cfg(feature = "stage-api")]
             handoff: Arc::new(
-                leadscore_handoff::HandoffConfig::from_sections(&shipped.sections, &file.sections)
-                    .map_err(|e| config(&e))?,
+                leadscore_handoff::HandoffConfig::from_sections(
+                    &files.shipped.sections,
+                    files.own_sections(),
+                )
+                .map_err(|e| config(&e))?,
             ),
             #[cfg(feature = "stage-api")]
             api_keys: Arc::new(keys::parse_keys(

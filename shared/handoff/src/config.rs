@@ -7,7 +7,7 @@
 
 use crate::accounts::AccountRules;
 use crate::segments::{SegmentDef, SegmentName};
-use leadscore_scoring::{Signal, Stage, DEFAULT_RULES_TOML};
+use leadscore_scoring::{OverShipped, Signal, Stage, DEFAULT_RULES_TOML};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use std::collections::BTreeSet;
@@ -68,18 +68,20 @@ const MAX_THRESHOLD: i64 = 1_000_000_000;
 impl HandoffConfig {
     /// Reads `[segments.<name>]` and `[accounts]` from the whole rules file.
     pub fn from_rules_toml(text: &str) -> Result<Self, ConfigError> {
-        let defaults = table(DEFAULT_RULES_TOML)?;
-        // The shipped file itself is read once.
-        let doc = (text != DEFAULT_RULES_TOML)
-            .then(|| table(text))
-            .transpose()?;
-        Self::from_sections(&defaults, doc.as_ref().unwrap_or(&defaults))
+        let files = OverShipped::tables(text)
+            .or_else(|e| fail(format!("not valid TOML: {}", e.message().trim())))?;
+        Self::from_sections(&files.shipped, files.own.as_ref())
     }
 
-    /// From rules files already read (`leadscore_scoring::RulesFile::sections`): the user's
-    /// segments, and `[accounts]` over the shipped file's.
-    pub fn from_sections(defaults: &toml::Table, doc: &toml::Table) -> Result<Self, ConfigError> {
-        let defaults = raw_accounts(defaults)?;
+    /// From rules files already read (`leadscore_scoring::RulesFile::sections`): the segments
+    /// of the file in force (the user's if they gave their own, else the shipped one), and
+    /// `[accounts]` over the shipped file's.
+    pub fn from_sections(
+        shipped: &toml::Table,
+        own: Option<&toml::Table>,
+    ) -> Result<Self, ConfigError> {
+        let doc = own.unwrap_or(shipped);
+        let defaults = raw_accounts(shipped)?;
         let user = raw_accounts(doc)?;
         let accounts = AccountRules::new(
             non_negative(
@@ -122,11 +124,6 @@ impl HandoffConfig {
     pub fn accounts(&self) -> &AccountRules {
         &self.accounts
     }
-}
-
-fn table(text: &str) -> Result<toml::Table, ConfigError> {
-    toml::from_str(text)
-        .or_else(|e: toml::de::Error| fail(format!("not valid TOML: {}", e.message().trim())))
 }
 
 fn raw_accounts(doc: &toml::Table) -> Result<RawAccounts, ConfigError> {

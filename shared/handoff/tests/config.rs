@@ -20,6 +20,24 @@ fn the_shipped_default_parses_and_scoring_still_reads_it() {
 }
 
 #[test]
+fn sections_read_once_are_the_users_segments_and_accounts_over_the_shipped_ones() {
+    let shipped: toml::Table = toml::from_str(DEFAULT_RULES_TOML).unwrap();
+    // No file of the user's: the shipped one is in force, as if given over itself.
+    let alone = HandoffConfig::from_sections(&shipped, None).unwrap();
+    assert_eq!(alone, HandoffConfig::default());
+    assert_eq!(
+        alone,
+        HandoffConfig::from_sections(&shipped, Some(&shipped)).unwrap()
+    );
+    // The user's file: only its own segments; its accounts keys win, the rest are shipped.
+    let own: toml::Table = toml::from_str("version = 1\n[accounts]\nengagement_cap = 7\n").unwrap();
+    let theirs = HandoffConfig::from_sections(&shipped, Some(&own)).unwrap();
+    assert!(theirs.segments().is_empty());
+    assert_eq!(theirs.accounts().engagement_cap(), 7);
+    assert_eq!(theirs.accounts().engaged_min_score(), 10);
+}
+
+#[test]
 fn a_file_without_the_sections_has_no_segments_and_default_accounts() {
     let config = HandoffConfig::from_rules_toml("version = 1\n").unwrap();
     assert!(config.segments().is_empty());

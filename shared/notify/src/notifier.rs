@@ -5,7 +5,7 @@
 
 use crate::{ConfigError, Delivered, Destinations, Outgoing, ParkError, Replayed};
 use leadscore_handoff::{account_of, domain_index, HandoffConfig, MemberSummary, Remembered};
-use leadscore_scoring::{LeadId, Rules, RulesFile, Stage, Timestamp, DEFAULT_RULES_TOML};
+use leadscore_scoring::{LeadId, OverShipped, Rules, Stage, Timestamp};
 use leadscore_store::{HandoffRecord, LeadKey, LeadStore, StoreError, MAX_PAGE};
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -77,18 +77,15 @@ impl Notifier {
         base_url: &str,
     ) -> Result<Notifier, ConfigError> {
         let error = |e: &dyn std::fmt::Display| ConfigError(e.to_string());
-        // Each text parsed once: the shipped file's sections are the defaults of a user's.
-        let file = RulesFile::parse(rules_toml).map_err(|e| error(&e))?;
-        let shipped = (rules_toml != DEFAULT_RULES_TOML)
-            .then(|| RulesFile::parse(DEFAULT_RULES_TOML))
-            .transpose()
+        // The shipped file as compiled at build time (no TOML read at start); a user's file
+        // parsed once, its sections over the shipped ones.
+        let shipped = leadscore_edge::shipped_rules().map_err(|e| error(&e))?;
+        let files = OverShipped::rules_file(shipped, rules_toml).map_err(|e| error(&e))?;
+        let config = HandoffConfig::from_sections(&files.shipped.sections, files.own_sections())
             .map_err(|e| error(&e))?;
-        let defaults = &shipped.as_ref().unwrap_or(&file).sections;
-        let config =
-            HandoffConfig::from_sections(defaults, &file.sections).map_err(|e| error(&e))?;
         Ok(Notifier {
             store,
-            rules: Arc::new(file.rules),
+            rules: Arc::new(files.own.unwrap_or(files.shipped).rules),
             config: Arc::new(config),
             destinations: Arc::new(destinations),
             base_url: base_url.trim_end_matches('/').to_string(),

@@ -10,7 +10,7 @@
 
 use crate::util::normalize;
 use crate::AdapterError;
-use leadscore_scoring::{Signal, SignalKind, DEFAULT_RULES_TOML};
+use leadscore_scoring::{OverShipped, Signal, SignalKind, DEFAULT_RULES_TOML};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -136,11 +136,6 @@ fn invalid(msg: String) -> AdapterError {
     AdapterError::InvalidMapping(msg)
 }
 
-fn table(rules_toml: &str) -> Result<toml::Table, AdapterError> {
-    toml::from_str(rules_toml)
-        .map_err(|e| invalid(format!("the rules file is not valid TOML: {e}")))
-}
-
 fn raw_section(doc: &toml::Table) -> Result<RawMapping, AdapterError> {
     match doc.get("mapping") {
         None => Ok(RawMapping::default()),
@@ -211,24 +206,20 @@ impl Mapping {
     /// Reads `[mapping]` from the whole rules file (other sections belong to the scoring core).
     /// Keys it leaves out keep the defaults of `infra/rules.toml`.
     pub fn from_rules_toml(rules_toml: &str) -> Result<Self, AdapterError> {
-        let defaults = table(DEFAULT_RULES_TOML)?;
-        // The shipped file itself (every function's usual start) is read once.
-        let user = (rules_toml != DEFAULT_RULES_TOML)
-            .then(|| table(rules_toml))
-            .transpose()?;
-        Self::from_sections(&defaults, user.as_ref().unwrap_or(&defaults))
+        // Tables, not `RulesFile`: the scoring rules are the scoring core's to validate.
+        let files = OverShipped::tables(rules_toml)
+            .map_err(|e| invalid(format!("the rules file is not valid TOML: {e}")))?;
+        Self::from_sections(&files.shipped, files.own.as_ref())
     }
 
     /// From rules files already read (`leadscore_scoring::RulesFile::sections`): the user's
-    /// `[mapping]` over the shipped file's.
-    pub fn from_sections(defaults: &toml::Table, user: &toml::Table) -> Result<Self, AdapterError> {
-        // The shipped file over itself changes nothing (tested): read it once.
-        let user = if std::ptr::eq(defaults, user) {
-            RawMapping::default()
-        } else {
-            raw_section(user)?
-        };
-        Self::build(raw_section(defaults)?, user)
+    /// `[mapping]`, if they gave their own file, over the shipped file's.
+    pub fn from_sections(
+        shipped: &toml::Table,
+        own: Option<&toml::Table>,
+    ) -> Result<Self, AdapterError> {
+        let own = own.map(raw_section).transpose()?.unwrap_or_default();
+        Self::build(raw_section(shipped)?, own)
     }
 
     fn empty() -> Self {
@@ -364,6 +355,29 @@ mod tests {
         assert!(!m.fields.is_empty() && !m.chatbot.is_empty() && !m.events.is_empty());
         assert_eq!(m, Mapping::default());
         assert!(m.bots.burst_seconds > 0);
+    }
+
+    #[test]
+    fn the_users_mapping_wins_key_by_key_and_none_is_the_shipped_file() {
+        let shipped: toml::Table = toml::from_str(DEFAULT_RULES_TOML).unwrap();
+        let alone = Mapping::from_sections(&shipped, None).unwrap();
+        assert_eq!(
+            alone,
+            Mapping::from_sections(&shipped, Some(&shipped)).unwrap()
+        );
+        assert_eq!(alone, Mapping::default());
+
+        let own: toml::Table =
+            toml::from_str("version = 1\n[mapping.bots]\nburst_seconds = 7\n").unwrap();
+        let merged = Mapping::from_sections(&shipped, Some(&own)).unwrap();
+        assert_eq!(merged.bots.burst_seconds, 7);
+        assert_ne!(alone.bots.burst_seconds, 7);
+        // What the user's file leaves out keeps the shipped value.
+        assert_eq!(merged.fields, alone.fields);
+        assert_eq!(
+            merged.bots.scanner_user_agents,
+            alone.bots.scanner_user_agents
+        );
     }
 
     #[test]

@@ -37,6 +37,7 @@ pub use engine::{
     InvalidTransition, Outcome, ScoreBreakdown,
 };
 pub use rules::{
-    BantStatus, Rules, RulesError, RulesFile, DEFAULT_RULES_TOML, MIN_LATENESS_DAYS, RULES_VERSION,
+    BantStatus, OverShipped, Rules, RulesError, RulesFile, DEFAULT_RULES_TOML, MIN_LATENESS_DAYS,
+    RULES_VERSION,
 };
 pub use state::{Checkpoint, Disqualification, Fact, Funnel, Hit, LeadState, Summary, Superseded};

@@ -9,7 +9,7 @@ mod file;
 mod parse;
 mod raw;
 
-pub use file::RulesFile;
+pub use file::{OverShipped, RulesFile};
 
 use crate::{Bant, EmailDomainKind, Signal};
 use serde::{Deserialize, Serialize};
