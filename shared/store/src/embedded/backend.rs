@@ -57,7 +57,7 @@ fn store_err(e: CommitError) -> StoreError {
 }
 
 pub(super) fn erased_of(tx: &Tx, id: &str) -> Result<Option<Erased>, StoreError> {
-    let table = tx.open_table(ERASED).map_err(unavailable)?;
+    let table = tx.erased()?;
     let value = table.get(id).map_err(unavailable)?;
     value.map(|v| decode(v.value())).transpose()
 }
@@ -71,14 +71,14 @@ impl Backend for Embedded {
         let event = entry.event.id.to_string();
         let id = id.to_string();
         self.write(move |tx| {
-            let mut entries = tx.open_table(ENTRIES).map_err(unavailable)?;
+            let mut entries = tx.entries()?;
             if entries.get(key.as_str()).map_err(unavailable)?.is_some() {
                 return Ok(false);
             }
             entries
                 .insert(key.as_str(), bytes.as_slice())
                 .map_err(unavailable)?;
-            let mut arrivals = tx.open_table(ARRIVALS).map_err(unavailable)?;
+            let mut arrivals = tx.arrivals()?;
             arrivals
                 .insert(arrival.as_str(), event.as_str())
                 .map_err(unavailable)?;
@@ -93,7 +93,7 @@ impl Backend for Embedded {
         let key = entry_key(id, event.as_str());
         let id = id.to_string();
         self.write(move |tx| {
-            let mut entries = tx.open_table(ENTRIES).map_err(unavailable)?;
+            let mut entries = tx.entries()?;
             let old: Option<LedgerEntry> = match entries.get(key.as_str()).map_err(unavailable)? {
                 Some(v) if !v.value().is_empty() => Some(decode(v.value())?),
                 _ => None,
@@ -102,7 +102,7 @@ impl Backend for Embedded {
                 .insert(key.as_str(), [].as_slice())
                 .map_err(unavailable)?;
             if let Some(old) = old {
-                let mut arrivals = tx.open_table(ARRIVALS).map_err(unavailable)?;
+                let mut arrivals = tx.arrivals()?;
                 arrivals
                     .remove(format!("{id}#{}", old.arrival_key()).as_str())
                     .map_err(unavailable)?;
@@ -205,6 +205,11 @@ impl Backend for Embedded {
     }
 
     async fn publish(&self, id: &LeadId, p: Publish) -> Result<(), CommitError> {
+        if p.snapshot.is_none() && p.stage.is_none() && !p.unlist {
+            // Nothing to write (an apply publishes whatever its fold changed, most often
+            // nothing): no write to queue, no commit to wait for.
+            return Ok(());
+        }
         let id = id.to_string();
         self.write(move |tx| {
             if p.snapshot.is_some() || p.stage.is_some() {
@@ -214,7 +219,7 @@ impl Backend for Embedded {
                 }
             }
             if let Some((expected, snapshot)) = &p.snapshot {
-                let mut snapshots = tx.open_table(SNAPSHOTS).map_err(unavailable)?;
+                let mut snapshots = tx.snapshots()?;
                 let current = match snapshots.get(id.as_str()).map_err(unavailable)? {
                     Some(v) => Some(snapshot_parts(v.value())?.1),
                     None => None,
@@ -226,9 +231,9 @@ impl Backend for Embedded {
                     .insert(id.as_str(), snapshot_bytes(snapshot)?.as_slice())
                     .map_err(unavailable)?;
             }
-            let mut index = tx.open_table(STAGE_INDEX).map_err(unavailable)?;
-            let mut stage_of = tx.open_table(STAGE_OF).map_err(unavailable)?;
-            let old = self::stage_of(&stage_of, &id)?;
+            let mut index = tx.stage_index()?;
+            let mut stage_of = tx.stage_of()?;
+            let old = self::stage_of(&*stage_of, &id)?;
             let old_folded = old.as_ref().map(|(l, _)| l.folded);
             let old_key = old.and_then(|(_, k)| k);
             if let Some((entry, folded)) = &p.stage {
@@ -265,7 +270,7 @@ impl Backend for Embedded {
     async fn alias(&self, visitor: &LeadId, lead: &LeadId) -> Result<bool, StoreError> {
         let (visitor, lead) = (visitor.to_string(), lead.to_string());
         self.write(move |tx| {
-            let mut aliases = tx.open_table(ALIASES).map_err(unavailable)?;
+            let mut aliases = tx.aliases()?;
             if aliases
                 .get(visitor.as_str())
                 .map_err(unavailable)?
@@ -286,7 +291,7 @@ impl Backend for Embedded {
         let id = id.to_string();
         let bytes = encode(erased)?;
         self.write(move |tx| {
-            let mut table = tx.open_table(ERASED).map_err(unavailable)?;
+            let mut table = tx.erased()?;
             table
                 .insert(id.as_str(), bytes.as_slice())
                 .map_err(unavailable)?;
@@ -302,11 +307,11 @@ impl Backend for Embedded {
         let bytes = encode(erased)?;
         let at = erased.at.millis();
         self.write(move |tx| {
-            let mut table = tx.open_table(ERASED).map_err(unavailable)?;
+            let mut table = tx.erased()?;
             table
                 .insert(id.as_str(), bytes.as_slice())
                 .map_err(unavailable)?;
-            let mut suppressed = tx.open_table(SUPPRESSED).map_err(unavailable)?;
+            let mut suppressed = tx.suppressed()?;
             suppressed.insert(id.as_str(), at).map_err(unavailable)?;
             handoff::mark_dirty(tx, &id)?;
             Ok(())
@@ -328,9 +333,9 @@ impl Backend for Embedded {
         // One transaction: an embedded erasure always completes at once.
         let done = self
             .write(move |tx| {
-                let mut entries = tx.open_table(ENTRIES).map_err(unavailable)?;
-                let mut arrivals = tx.open_table(ARRIVALS).map_err(unavailable)?;
-                let doomed: Vec<(String, LedgerEntry)> = ledger_of(&entries, &id)?
+                let mut entries = tx.entries()?;
+                let mut arrivals = tx.arrivals()?;
+                let doomed: Vec<(String, LedgerEntry)> = ledger_of(&*entries, &id)?
                     .into_iter()
                     .filter(|(_, e)| e.event.occurred_at <= at)
                     .collect();
@@ -341,15 +346,15 @@ impl Backend for Embedded {
                         .remove(format!("{id}#{arrival}").as_str())
                         .map_err(unavailable)?;
                 }
-                let mut snapshots = tx.open_table(SNAPSHOTS).map_err(unavailable)?;
+                let mut snapshots = tx.snapshots()?;
                 snapshots.remove(id.as_str()).map_err(unavailable)?;
-                let mut stage_of = tx.open_table(STAGE_OF).map_err(unavailable)?;
-                if let Some((_, Some(key))) = self::stage_of(&stage_of, &id)? {
-                    let mut index = tx.open_table(STAGE_INDEX).map_err(unavailable)?;
+                let mut stage_of = tx.stage_of()?;
+                if let Some((_, Some(key))) = self::stage_of(&*stage_of, &id)? {
+                    let mut index = tx.stage_index()?;
                     index.remove(key.as_str()).map_err(unavailable)?;
                 }
                 stage_of.remove(id.as_str()).map_err(unavailable)?;
-                let mut aliases = tx.open_table(ALIASES).map_err(unavailable)?;
+                let mut aliases = tx.aliases()?;
                 aliases.remove(id.as_str()).map_err(unavailable)?;
                 handoff::purge_handoff(tx, &id)?;
                 Ok(true)

@@ -8,8 +8,10 @@ use redb::ReadableTableMetadata;
 const SWEEP_ABOVE: u64 = 10_000;
 
 /// Forgets tokens expired at `now` (at open, and as the table grows).
-pub(super) fn sweep(tx: &Tx, now: Timestamp) -> Result<(), StoreError> {
-    let mut table = tx.open_table(DELIVERIES).map_err(unavailable)?;
+pub(super) fn sweep(
+    table: &mut redb::Table<&'static str, (&'static str, i64)>,
+    now: Timestamp,
+) -> Result<(), StoreError> {
     table
         .retain(|_, (_, expires)| expires > now.millis())
         .map_err(unavailable)?;
@@ -38,15 +40,10 @@ impl Embedded {
         }
         let written = self
             .write(move |tx| {
-                let len = tx
-                    .open_table(DELIVERIES)
-                    .map_err(unavailable)?
-                    .len()
-                    .map_err(unavailable)?;
-                if len > SWEEP_ABOVE {
-                    sweep(tx, now)?;
+                let mut table = tx.deliveries()?;
+                if table.len().map_err(unavailable)? > SWEEP_ABOVE {
+                    sweep(&mut table, now)?;
                 }
-                let mut table = tx.open_table(DELIVERIES).map_err(unavailable)?;
                 let known = {
                     let stored = table.get(delivery.key.as_str()).map_err(unavailable)?;
                     let stored = stored.as_ref().map(|v| v.value());

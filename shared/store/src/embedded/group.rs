@@ -29,7 +29,7 @@ enum Ran {
 
 /// A queued write with its answer.
 trait Write: Send {
-    fn run(&mut self, tx: &Tx) -> Ran;
+    fn run(&mut self, tx: &Tx<'_>) -> Ran;
     /// Answers the caller; `committed`: how the commit holding this run went.
     fn answer(self: Box<Self>, committed: Result<(), &StoreError>);
 }
@@ -43,9 +43,9 @@ struct Queued<T, F> {
 impl<T, F> Write for Queued<T, F>
 where
     T: Send,
-    F: Fn(&Tx) -> Result<T, CommitError> + Send,
+    F: Fn(&Tx<'_>) -> Result<T, CommitError> + Send,
 {
-    fn run(&mut self, tx: &Tx) -> Ran {
+    fn run(&mut self, tx: &Tx<'_>) -> Ran {
         let out = (self.f)(tx);
         let ran = match &out {
             Ok(_) | Err(CommitError::Conflict) => Ran::Kept,
@@ -99,7 +99,7 @@ impl Group {
     ) -> Result<T, CommitError>
     where
         T: Send + 'static,
-        F: Fn(&Tx) -> Result<T, CommitError> + Send + 'static,
+        F: Fn(&Tx<'_>) -> Result<T, CommitError> + Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
         let start = {
@@ -164,10 +164,14 @@ impl Group {
 fn commit(db: &Database, mut writes: Vec<Box<dyn Write>>) -> Vec<Done> {
     let together = (|| -> Result<bool, StoreError> {
         let tx = db.begin_write().map_err(unavailable)?;
-        for write in writes.iter_mut() {
-            if write.run(&tx) == Ran::Failed {
-                // Dropped: redb aborts the transaction, nothing of the group is kept.
-                return Ok(false);
+        {
+            // The group's writes share its tables, opened once (closed before the commit).
+            let tables = Tx::new(&tx);
+            for write in writes.iter_mut() {
+                if write.run(&tables) == Ran::Failed {
+                    // Dropped: redb aborts the transaction, nothing of the group is kept.
+                    return Ok(false);
+                }
             }
         }
         tx.commit().map_err(unavailable)?;
@@ -187,7 +191,7 @@ fn alone(db: &Database, mut write: Box<dyn Write>) -> Done {
         Ok(tx) => tx,
         Err(e) => return (write, Err(e)),
     };
-    if write.run(&tx) == Ran::Failed {
+    if write.run(&Tx::new(&tx)) == Ran::Failed {
         drop(tx);
         return (write, Ok(()));
     }
@@ -204,8 +208,8 @@ mod tests {
 
     const KEYS: TableDefinition<&str, u64> = TableDefinition::new("group_test");
 
-    fn put(tx: &Tx, key: &str, value: u64) -> Result<(), CommitError> {
-        let mut table = tx.open_table(KEYS).map_err(unavailable)?;
+    fn put(tx: &Tx<'_>, key: &str, value: u64) -> Result<(), CommitError> {
+        let mut table = tx.raw().open_table(KEYS).map_err(unavailable)?;
         table.insert(key, value).map_err(unavailable)?;
         Ok(())
     }

@@ -10,27 +10,29 @@ use std::collections::BTreeSet;
 
 /// A stored record: (version, body, summary, memberships joined by '\n': names hold no
 /// control characters).
-type Stored = (u64, &'static [u8], &'static [u8], &'static str);
+pub(super) type Stored = (u64, &'static [u8], &'static [u8], &'static str);
 /// lead id -> its record
-const HANDOFF: TableDefinition<&str, Stored> = TableDefinition::new("handoff");
+pub(super) const HANDOFF: TableDefinition<&str, Stored> = TableDefinition::new("handoff");
 /// (index name, lead id) -> summary
-const MEMBERS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("members");
+pub(super) const MEMBERS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("members");
 /// domain -> (score, body)
-const ACCOUNTS: TableDefinition<&str, (i64, &[u8])> = TableDefinition::new("accounts");
+pub(super) const ACCOUNTS: TableDefinition<&str, (i64, &[u8])> = TableDefinition::new("accounts");
 /// `<descending score key>#<domain>` -> domain
-const ACCOUNTS_BY_SCORE: TableDefinition<&str, &str> = TableDefinition::new("accounts_by_score");
+pub(super) const ACCOUNTS_BY_SCORE: TableDefinition<&str, &str> =
+    TableDefinition::new("accounts_by_score");
 /// The outbox: lead id -> sequence number of its latest change.
-const DIRTY: TableDefinition<&str, u64> = TableDefinition::new("dirty");
+pub(super) const DIRTY: TableDefinition<&str, u64> = TableDefinition::new("dirty");
 /// The outbox in order: sequence number -> lead id (oldest first without a full scan).
-const DIRTY_ORDER: TableDefinition<u64, &str> = TableDefinition::new("dirty_order");
-/// Counters that only grow: `dirty` -> the last sequence number issued (never reused, so a
-/// stale `handoff_done` cannot clear a newer mark).
-const COUNTERS: TableDefinition<&str, u64> = TableDefinition::new("counters");
+pub(super) const DIRTY_ORDER: TableDefinition<u64, &str> = TableDefinition::new("dirty_order");
+/// Counters that only grow: `dirty` (`DIRTY_SEQ`) -> the last sequence number issued (never
+/// reused, so a stale `handoff_done` cannot clear a newer mark).
+pub(super) const DIRTY_SEQ: &str = "dirty";
+pub(super) const COUNTERS: TableDefinition<&str, u64> = TableDefinition::new("counters");
 /// Notifications that could not be delivered: key -> body.
 const PARKED: TableDefinition<&str, &[u8]> = TableDefinition::new("parked");
 
 /// Creates the tables (at open: readers then never find one missing).
-pub(super) fn open_tables(tx: &Tx) -> Result<(), StoreError> {
+pub(super) fn open_tables(tx: &redb::WriteTransaction) -> Result<(), StoreError> {
     tx.open_table(HANDOFF).map_err(unavailable)?;
     tx.open_table(MEMBERS).map_err(unavailable)?;
     tx.open_table(ACCOUNTS).map_err(unavailable)?;
@@ -44,19 +46,13 @@ pub(super) fn open_tables(tx: &Tx) -> Result<(), StoreError> {
 
 /// Marks `id` changed, in the caller's write transaction, with a new sequence number.
 pub(super) fn mark_dirty(tx: &Tx, id: &str) -> Result<(), StoreError> {
-    let mut counters = tx.open_table(COUNTERS).map_err(unavailable)?;
-    let seq = counters
-        .get("dirty")
-        .map_err(unavailable)?
-        .map_or(0, |v| v.value())
-        + 1;
-    counters.insert("dirty", seq).map_err(unavailable)?;
-    let mut dirty = tx.open_table(DIRTY).map_err(unavailable)?;
+    let seq = tx.next_dirty_seq()?;
+    let mut dirty = tx.dirty()?;
     let old = dirty
         .insert(id, seq)
         .map_err(unavailable)?
         .map(|v| v.value());
-    let mut order = tx.open_table(DIRTY_ORDER).map_err(unavailable)?;
+    let mut order = tx.dirty_order()?;
     if let Some(old) = old {
         order.remove(old).map_err(unavailable)?;
     }
@@ -67,10 +63,10 @@ pub(super) fn mark_dirty(tx: &Tx, id: &str) -> Result<(), StoreError> {
 /// The erasure's purge: the lead's record and index entries go (its dirty mark stays, so
 /// that the erasure is handed off).
 pub(super) fn purge_handoff(tx: &Tx, id: &str) -> Result<(), StoreError> {
-    let mut records = tx.open_table(HANDOFF).map_err(unavailable)?;
+    let mut records = tx.handoff()?;
     let old = records.remove(id).map_err(unavailable)?;
     let names = old.map(|v| v.value().3.to_string()).unwrap_or_default();
-    let mut members = tx.open_table(MEMBERS).map_err(unavailable)?;
+    let mut members = tx.members()?;
     for name in names.split('\n').filter(|n| !n.is_empty()) {
         members.remove((name, id)).map_err(unavailable)?;
     }
@@ -126,7 +122,7 @@ impl Handoffs for Embedded {
             if marker != record.erased_seen {
                 return Ok(false);
             }
-            let mut records = tx.open_table(HANDOFF).map_err(unavailable)?;
+            let mut records = tx.handoff()?;
             let old = records
                 .get(id.as_str())
                 .map_err(unavailable)?
@@ -136,7 +132,7 @@ impl Handoffs for Embedded {
             if version != record.version {
                 return Ok(false);
             }
-            let mut members = tx.open_table(MEMBERS).map_err(unavailable)?;
+            let mut members = tx.members()?;
             for name in old_names.difference(&record.memberships) {
                 members
                     .remove((name.as_str(), id.as_str()))
@@ -207,12 +203,12 @@ impl Handoffs for Embedded {
     ) -> Result<(), StoreError> {
         let (domain, key, body) = (domain.to_string(), key.to_string(), body.to_vec());
         self.write(move |tx| {
-            let mut accounts = tx.open_table(ACCOUNTS).map_err(unavailable)?;
+            let mut accounts = tx.accounts()?;
             let old = accounts
                 .insert(domain.as_str(), (score, body.as_slice()))
                 .map_err(unavailable)?
                 .map(|v| v.value().0);
-            let mut ranked = tx.open_table(ACCOUNTS_BY_SCORE).map_err(unavailable)?;
+            let mut ranked = tx.accounts_by_score()?;
             if let Some(old) = old {
                 let old_key = crate::handoff::account_key(old, &domain);
                 ranked.remove(old_key.as_str()).map_err(unavailable)?;
@@ -229,13 +225,13 @@ impl Handoffs for Embedded {
     async fn remove_account(&self, domain: &str) -> Result<(), StoreError> {
         let domain = domain.to_string();
         self.write(move |tx| {
-            let mut accounts = tx.open_table(ACCOUNTS).map_err(unavailable)?;
+            let mut accounts = tx.accounts()?;
             let old = accounts
                 .remove(domain.as_str())
                 .map_err(unavailable)?
                 .map(|v| v.value().0);
             if let Some(old) = old {
-                let mut ranked = tx.open_table(ACCOUNTS_BY_SCORE).map_err(unavailable)?;
+                let mut ranked = tx.accounts_by_score()?;
                 let old_key = crate::handoff::account_key(old, &domain);
                 ranked.remove(old_key.as_str()).map_err(unavailable)?;
             }
@@ -300,11 +296,11 @@ impl Handoffs for Embedded {
 }
 
 fn clear_mark(tx: &Tx, id: &str, seq: u64) -> Result<(), StoreError> {
-    let mut dirty = tx.open_table(DIRTY).map_err(unavailable)?;
+    let mut dirty = tx.dirty()?;
     let current = dirty.get(id).map_err(unavailable)?.map(|v| v.value());
     if current == Some(seq) {
         dirty.remove(id).map_err(unavailable)?;
-        let mut order = tx.open_table(DIRTY_ORDER).map_err(unavailable)?;
+        let mut order = tx.dirty_order()?;
         order.remove(seq).map_err(unavailable)?;
     }
     Ok(())
@@ -327,7 +323,7 @@ impl Embedded {
     /// Clears the mark if it is still `seq` (a newer change keeps it dirty).
     pub fn handoff_done(&self, id: &LeadId, seq: u64) -> Result<(), StoreError> {
         let tx = self.db.begin_write().map_err(unavailable)?;
-        clear_mark(&tx, id.as_str(), seq)?;
+        clear_mark(&Tx::new(&tx), id.as_str(), seq)?;
         tx.commit().map_err(unavailable)
     }
 

@@ -22,6 +22,7 @@ mod group;
 mod handoff;
 mod retention;
 mod scan;
+mod tx;
 
 /// "<lead id>#<event id>" -> LedgerEntry (JSON); empty: a tombstone (an erased person's
 /// redelivery, kept only so that it stays a duplicate).
@@ -105,7 +106,7 @@ fn index_key(entry: &StageEntry) -> String {
     format!("{}#{}", entry.stage, entry.sort_key())
 }
 
-type Tx = redb::WriteTransaction;
+use tx::Tx;
 
 impl Embedded {
     /// Opens (creating if needed) the store in directory `dir`, e.g. `./.leadscore`. A store
@@ -128,7 +129,10 @@ impl Embedded {
             handoff::open_tables(&tx)?;
             // The clock for housekeeping only (expired tokens at open): every primitive of the
             // store is given its time.
-            delivery::sweep(&tx, crate::system_now())?;
+            delivery::sweep(
+                &mut tx.open_table(DELIVERIES).map_err(unavailable)?,
+                crate::system_now(),
+            )?;
         }
         tx.commit().map_err(unavailable)?;
         Ok(Embedded {
@@ -215,7 +219,7 @@ impl Embedded {
     /// first run undone) when it fails otherwise.
     async fn write<T: Send + 'static>(
         &self,
-        f: impl Fn(&Tx) -> Result<T, CommitError> + Send + 'static,
+        f: impl Fn(&Tx<'_>) -> Result<T, CommitError> + Send + 'static,
     ) -> Result<T, CommitError> {
         self.group.write(&self.db, f).await
     }

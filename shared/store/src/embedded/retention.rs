@@ -21,8 +21,8 @@ impl Embedded {
     pub async fn forget_before(&self, cutoff: Timestamp) -> Result<u64, StoreError> {
         let forgotten = self
             .write(move |tx| {
-                let snapshots = tx.open_table(SNAPSHOTS).map_err(unavailable)?;
-                let mut entries = tx.open_table(ENTRIES).map_err(unavailable)?;
+                let snapshots = tx.snapshots()?;
+                let mut entries = tx.entries()?;
                 let mut watermarks: HashMap<String, String> = HashMap::new();
                 let mut doomed = Vec::new();
                 for item in entries.iter().map_err(unavailable)? {
@@ -45,7 +45,7 @@ impl Embedded {
                         doomed.push((key.value().to_string(), format!("{id}#{arrival}")));
                     }
                 }
-                let mut arrivals = tx.open_table(ARRIVALS).map_err(unavailable)?;
+                let mut arrivals = tx.arrivals()?;
                 for (key, arrival) in &doomed {
                     entries
                         .insert(key.as_str(), [].as_slice())

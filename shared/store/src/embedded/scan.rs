@@ -8,7 +8,7 @@ use tokio::sync::mpsc;
 /// Opens the suppression list. A store written before the list existed gets it filled from
 /// its erasure markers: a marker is a person's unless another marker names it as a stitched
 /// visitor (a visitor's marker repeats its lead's time).
-pub(super) fn open_suppressed(tx: &Tx) -> Result<(), StoreError> {
+pub(super) fn open_suppressed(tx: &redb::WriteTransaction) -> Result<(), StoreError> {
     let existed = tx
         .list_tables()
         .map_err(unavailable)?
