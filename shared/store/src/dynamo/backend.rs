@@ -2,12 +2,14 @@
 //! through the local index (strongly consistent), written with conditions.
 
 use super::items::{alias_item, entry_item, key, n};
-use super::{attr, build_error, json, pk, s, sdk_error, Dynamo, Item, ARRIVAL_INDEX, STAGE_INDEX};
+use super::{
+    attr, build_error, json, pk, s, sdk_error, Consumed, Dynamo, Item, ARRIVAL_INDEX, STAGE_INDEX,
+};
 use crate::engine::Backend;
 use crate::records::{Erased, LedgerEntry, Listed, Publish, Snapshot, View};
 use crate::{decode, CommitError, StoreError};
 use async_trait::async_trait;
-use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnConsumedCapacity, TransactWriteItem};
 use leadscore_scoring::{EventId, LeadId, Stage, Timestamp};
@@ -64,22 +66,57 @@ pub(super) fn conditional_failed<E: ProvideErrorMetadata>(e: &E) -> bool {
 }
 
 impl Dynamo {
-    /// A PutItem with a condition; `Ok(false)` when the condition failed.
-    async fn put_if(&self, item: Item, condition: &str) -> Result<bool, StoreError> {
+    /// Tallies a conditional write's answer: `Ok(false)` when its condition failed.
+    pub(super) fn written<O, E, R>(
+        &self,
+        out: Result<O, SdkError<E, R>>,
+    ) -> Result<bool, StoreError>
+    where
+        O: Consumed,
+        E: ProvideErrorMetadata + std::fmt::Debug,
+        R: std::fmt::Debug,
+    {
+        match self.tally(out, true) {
+            Ok(_) => Ok(true),
+            Err(e) if conditional_failed(&e) => Ok(false),
+            Err(e) => Err(sdk_error(e)),
+        }
+    }
+
+    /// One TransactWriteItems, tallied.
+    pub(super) async fn transact(
+        &self,
+        items: Vec<TransactWriteItem>,
+    ) -> Result<(), SdkError<TransactWriteItemsError>> {
+        let out = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await;
+        self.tally(out, true).map(|_| ())
+    }
+
+    /// A PutItem with a condition (and the values it names); `Ok(false)` when it failed.
+    pub(super) async fn put_if(
+        &self,
+        item: Item,
+        condition: &str,
+        values: Item,
+    ) -> Result<bool, StoreError> {
         let out = self
             .client
             .put_item()
             .table_name(&self.table)
             .set_item(Some(item))
             .condition_expression(condition)
+            // DynamoDB refuses an empty map of values.
+            .set_expression_attribute_values((!values.is_empty()).then_some(values))
             .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await;
-        match self.tally(out, true) {
-            Ok(_) => Ok(true),
-            Err(e) if conditional_failed(&e) => Ok(false),
-            Err(e) => Err(sdk_error(e)),
-        }
+        self.written(out)
     }
 
     async fn put(&self, item: Item) -> Result<(), StoreError> {
@@ -136,7 +173,8 @@ impl Backend for Dynamo {
             let until = entry.event.occurred_at.millis().div_euclid(1_000) + keep.as_secs() as i64;
             item.insert("expires_at".into(), AttributeValue::N(until.to_string()));
         }
-        self.put_if(item, "attribute_not_exists(pk)").await
+        self.put_if(item, "attribute_not_exists(pk)", Item::new())
+            .await
     }
 
     fn snapshot_on_path(&self, settled: usize) -> bool {
@@ -238,14 +276,7 @@ impl Backend for Dynamo {
         }
         let mut items = vec![self.unerased(id, p.erased_seen)?];
         items.extend(writes);
-        let out = self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await;
-        let Err(e) = self.tally(out, true) else {
+        let Err(e) = self.transact(items).await else {
             return Ok(());
         };
         let reasons: Vec<Option<String>> = match e.as_service_error() {
@@ -278,8 +309,12 @@ impl Backend for Dynamo {
     }
 
     async fn alias(&self, visitor: &LeadId, lead: &LeadId) -> Result<bool, StoreError> {
-        self.put_if(alias_item(visitor, lead), "attribute_not_exists(pk)")
-            .await
+        self.put_if(
+            alias_item(visitor, lead),
+            "attribute_not_exists(pk)",
+            Item::new(),
+        )
+        .await
     }
 
     async fn mark_erased(&self, id: &LeadId, erased: &Erased) -> Result<(), StoreError> {

@@ -57,14 +57,7 @@ impl Dynamo {
             items.push(TransactWriteItem::builder().put(put).build());
         }
         items.push(self.stage_erased(id, erased.at)?);
-        let out = self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await;
-        self.tally(out, true).map(|_| ()).map_err(transact_error)
+        self.transact(items).await.map_err(transact_error)
     }
 
     /// Removes every record of `id` from before the erasure at `at` but the marker and the

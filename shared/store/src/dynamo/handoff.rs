@@ -3,7 +3,7 @@
 //! are written in one transaction; `members` and the account ranking read the `by-stage` GSI
 //! under their own `gsi1pk` values.
 
-use super::backend::{conditional_failed, throttled, throttled_error};
+use super::backend::{throttled, throttled_error};
 use super::items::{key, marker_time, n, unreadable};
 use super::{attr, build_error, s, sdk_error, Dynamo, Item, STAGE_INDEX};
 use crate::handoff::Handoffs;
@@ -153,11 +153,8 @@ impl Dynamo {
             .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await;
-        match self.tally(out, true) {
-            Ok(_) => Ok(()),
-            Err(e) if conditional_failed(&e) => Ok(()),
-            Err(e) => Err(sdk_error(e)),
-        }
+        // Refused: rewritten since, so not stale.
+        self.written(out).map(|_| ())
     }
 
     async fn get_consistent(&self, key: Item) -> Result<Option<Item>, StoreError> {
@@ -241,14 +238,7 @@ impl Handoffs for Dynamo {
         for sk in now {
             items.push(self.index_delete(id, sk)?);
         }
-        let out = self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await;
-        if let Err(e) = self.tally(out, true) {
+        if let Err(e) = self.transact(items).await {
             return match e.as_service_error() {
                 Some(TransactWriteItemsError::TransactionCanceledException(t)) => {
                     let reasons: Vec<Option<String>> = t

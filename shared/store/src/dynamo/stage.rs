@@ -10,7 +10,6 @@
 //! path, which tells an erasure from an older view (and covers markers written before the
 //! mirror existed: a view that sees one always takes that path).
 
-use super::backend::conditional_failed;
 use super::items::{key, n};
 use super::{build_error, s, sdk_error, Dynamo, Item};
 use crate::records::StageEntry;
@@ -41,21 +40,12 @@ impl Dynamo {
         entry: &StageEntry,
         folded: u64,
     ) -> Result<bool, StoreError> {
-        let out = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(stage_item(id, entry, folded)))
-            .condition_expression(format!("({NEWER}) AND attribute_not_exists(erased_at)"))
-            .expression_attribute_values(":f", n(folded))
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await;
-        match self.tally(out, true) {
-            Ok(_) => Ok(true),
-            Err(e) if conditional_failed(&e) => Ok(false),
-            Err(e) => Err(sdk_error(e)),
-        }
+        self.put_if(
+            stage_item(id, entry, folded),
+            &format!("({NEWER}) AND attribute_not_exists(erased_at)"),
+            Item::from([(":f".to_string(), n(folded))]),
+        )
+        .await
     }
 
     /// The stage entry as part of a transaction whose first item checks that the marker is
@@ -130,11 +120,8 @@ impl Dynamo {
             .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await;
-        match self.tally(out, true) {
-            Ok(_) => Ok(()),
-            Err(e) if conditional_failed(&e) => Ok(()),
-            Err(e) => Err(sdk_error(e)),
-        }
+        // No stage item (refused): nothing to take out of the listing.
+        self.written(out).map(|_| ())
     }
 }
 
