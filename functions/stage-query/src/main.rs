@@ -1,7 +1,8 @@
 //! The `stage-query` Lambda function: everything happens in `leadscore_edge`, shared with
 //! `leadscore serve` and tested there.
 
-#[tokio::main]
+// One event at a time: one thread (ARCHITECTURE.md, "Binaries").
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     leadscore_edge::run_lambda(leadscore_edge::Function::StageQuery).await
 }

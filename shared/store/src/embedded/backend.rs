@@ -124,7 +124,7 @@ impl Backend for Embedded {
     async fn view(&self, id: &LeadId) -> Result<View, StoreError> {
         let id = id.to_string();
         let decoded = self.decoded.clone();
-        self.blocking(move |db| {
+        self.point(move |db| {
             let tx = db.begin_read().map_err(unavailable)?;
             let get = |name: TableDefinition<&str, &[u8]>| -> Result<Option<Vec<u8>>, StoreError> {
                 let table = tx.open_table(name).map_err(unavailable)?;
@@ -188,7 +188,6 @@ impl Backend for Embedded {
                 listed,
             })
         })
-        .await
     }
 
     async fn entries(&self, id: &LeadId) -> Result<Vec<LedgerEntry>, StoreError> {

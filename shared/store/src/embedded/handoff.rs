@@ -103,13 +103,12 @@ fn store_err(e: CommitError) -> StoreError {
 impl Handoffs for Embedded {
     async fn read_handoff(&self, id: &LeadId) -> Result<Option<HandoffRecord>, StoreError> {
         let id = id.to_string();
-        self.blocking(move |db| {
+        self.point(move |db| {
             let tx = db.begin_read().map_err(unavailable)?;
             let records = tx.open_table(HANDOFF).map_err(unavailable)?;
             let value = records.get(id.as_str()).map_err(unavailable)?;
             Ok(value.map(|v| record_of(v.value())))
         })
-        .await
     }
 
     async fn write_handoff(&self, id: &LeadId, record: &HandoffRecord) -> Result<bool, StoreError> {
@@ -243,13 +242,12 @@ impl Handoffs for Embedded {
 
     async fn read_account(&self, domain: &str) -> Result<Option<Vec<u8>>, StoreError> {
         let domain = domain.to_string();
-        self.blocking(move |db| {
+        self.point(move |db| {
             let tx = db.begin_read().map_err(unavailable)?;
             let accounts = tx.open_table(ACCOUNTS).map_err(unavailable)?;
             let value = accounts.get(domain.as_str()).map_err(unavailable)?;
             Ok(value.map(|v| v.value().1.to_vec()))
         })
-        .await
     }
 
     async fn account_page(
@@ -282,7 +280,7 @@ impl Handoffs for Embedded {
 
     async fn erasure_time(&self, id: &LeadId) -> Result<Option<Timestamp>, StoreError> {
         let id = id.to_string();
-        self.blocking(move |db| {
+        self.point(move |db| {
             let tx = db.begin_read().map_err(unavailable)?;
             let markers = tx.open_table(ERASED).map_err(unavailable)?;
             let value = markers.get(id.as_str()).map_err(unavailable)?;
@@ -291,7 +289,6 @@ impl Handoffs for Embedded {
                 .transpose()?
                 .map(|e| e.at))
         })
-        .await
     }
 }
 

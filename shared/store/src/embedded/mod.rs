@@ -203,6 +203,16 @@ impl Embedded {
         .await
     }
 
+    /// A read of one lead's few records, run in place: a redb read transaction over pages
+    /// mostly in memory takes microseconds, less than handing it to a blocking thread and
+    /// waking the task again. Scans and anything that may take long go through `blocking`.
+    fn point<T>(
+        &self,
+        f: impl FnOnce(&Database) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        f(&self.db)
+    }
+
     async fn blocking<T: Send + 'static>(
         &self,
         f: impl FnOnce(&Database) -> Result<T, StoreError> + Send + 'static,
