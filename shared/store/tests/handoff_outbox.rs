@@ -1,4 +1,4 @@
-//! The embedded store's local outbox (the `dirty` marks the notifier drains, written in the
+//! The embedded store's local outbox (the log of changes the notifier drains, written in the
 //! transaction of the change) and its parked notifications.
 
 use leadscore_scoring::*;
@@ -73,6 +73,8 @@ async fn a_change_after_the_pending_read_keeps_the_lead_dirty() {
     assert_eq!(marks[0].0, ada);
 }
 
+/// Leads wait in the order of their oldest change not handed off: one that keeps changing
+/// is not pushed back behind the others. Each comes once, with its last change's number.
 #[tokio::test]
 async fn pending_leads_come_oldest_change_first() {
     let dir = tempfile::tempdir().unwrap();
@@ -81,11 +83,40 @@ async fn pending_leads_come_oldest_change_first() {
     let b = apply(&store, "b1", "b@acme.io", 1).await;
     let c = apply(&store, "c1", "c@acme.io", 2).await;
     apply(&store, "a2", "a@acme.io", 3).await;
+    let marks = pending(&store);
+    let order: Vec<LeadId> = marks.iter().map(|(id, _)| id.clone()).collect();
+    assert_eq!(order, vec![a.clone(), b.clone(), c.clone()]);
+    let last = marks.iter().map(|(_, seq)| *seq).max().unwrap();
+    assert_eq!(marks[0].1, last, "a's number is its second change's");
+    let first = store.pending_handoffs(1).unwrap();
+    assert_eq!(first, vec![(a.clone(), last)]);
+    // Handed off up to its last change, a leaves; the others keep their order.
+    store.handoff_done(&a, last).unwrap();
     let order: Vec<LeadId> = pending(&store).into_iter().map(|(id, _)| id).collect();
-    assert_eq!(order, vec![b.clone(), c, a]);
+    assert_eq!(order, vec![b, c]);
+}
+
+/// A lead with more changes than one read takes stays in the outbox, with the changes after
+/// the number it was read with.
+#[tokio::test]
+async fn a_lead_changed_more_often_than_one_read_takes_is_read_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Embedded::open(dir.path()).unwrap();
+    let mut ada = None;
+    for n in 0..40 {
+        ada = Some(apply(&store, &format!("e{n}"), "ada@acme.io", n).await);
+    }
+    let ada = ada.unwrap();
+    // One lead asked for: at most 16 entries read.
     let first = store.pending_handoffs(1).unwrap();
     assert_eq!(first.len(), 1);
-    assert_eq!(first[0].0, b);
+    let all = store.pending_handoffs(10).unwrap();
+    assert_eq!(all.len(), 1);
+    assert!(all[0].1 > first[0].1, "the second read went further");
+    store.handoff_done(&ada, first[0].1).unwrap();
+    assert_eq!(pending(&store), vec![(ada.clone(), all[0].1)]);
+    store.handoff_done(&ada, all[0].1).unwrap();
+    assert!(pending(&store).is_empty());
 }
 
 #[tokio::test]
@@ -164,4 +195,57 @@ async fn parked_notifications_stay_until_unparked() {
         store.parked(10).unwrap(),
         vec![("ntf_b".to_string(), b"second, again".to_vec())]
     );
+}
+
+/// A store written before the log kept one mark per lead (`dirty`: lead -> number) beside
+/// the same entries in `dirty_order`: it reads the same, and the old table goes at open.
+#[tokio::test]
+async fn a_store_with_the_first_outbox_reads_its_marks() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ada, bo) = {
+        let store = Embedded::open(dir.path()).unwrap();
+        let ada = apply(&store, "a1", "ada@acme.io", 0).await;
+        let bo = apply(&store, "b1", "bo@acme.io", 1).await;
+        (ada, bo)
+    };
+    let marks = {
+        // Rewritten as the first version left it: one entry per lead in both tables.
+        let db = redb::Database::open(dir.path().join("leads.redb")).unwrap();
+        let tx = db.begin_write().unwrap();
+        let order: redb::TableDefinition<u64, &str> = redb::TableDefinition::new("dirty_order");
+        let dirty: redb::TableDefinition<&str, u64> = redb::TableDefinition::new("dirty");
+        let mut marks = Vec::new();
+        {
+            use redb::ReadableTable;
+            let mut order = tx.open_table(order).unwrap();
+            let mut dirty = tx.open_table(dirty).unwrap();
+            let entries: Vec<(u64, String)> = order
+                .iter()
+                .unwrap()
+                .map(|e| {
+                    let (k, v) = e.unwrap();
+                    (k.value(), v.value().to_string())
+                })
+                .collect();
+            order.retain(|_, _| false).unwrap();
+            for lead in [&ada, &bo] {
+                let last = entries.iter().rfind(|(_, id)| id == lead.as_str());
+                let (seq, id) = last.unwrap();
+                order.insert(*seq, id.as_str()).unwrap();
+                dirty.insert(id.as_str(), *seq).unwrap();
+                marks.push((lead.clone(), *seq));
+            }
+        }
+        tx.commit().unwrap();
+        marks
+    };
+    let store = Embedded::open(dir.path()).unwrap();
+    assert_eq!(pending(&store), marks);
+    store.handoff_done(&ada, marks[0].1).unwrap();
+    assert_eq!(pending(&store), vec![marks[1].clone()]);
+    drop(store);
+    let db = redb::Database::open(dir.path().join("leads.redb")).unwrap();
+    let tx = db.begin_write().unwrap();
+    let dirty: redb::TableDefinition<&str, u64> = redb::TableDefinition::new("dirty");
+    assert!(!tx.delete_table(dirty).unwrap(), "deleted at open");
 }

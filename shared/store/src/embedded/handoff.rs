@@ -1,7 +1,15 @@
 //! Hand-off storage in the embedded store (`crate::handoff`), and the local outbox: the
-//! `dirty` mark a ledger append, a publish or an erasure marker writes in its own write
-//! transaction (so a crash after the commit still leaves the lead to be handed off), and the
+//! mark a ledger append, a publish or an erasure marker writes in its own write transaction
+//! (so a crash after the commit still leaves the lead to be handed off), and the
 //! notifications parked when they could not be delivered.
+//!
+//! The outbox is a log, one entry per change (sequence number -> lead id), not one entry per
+//! lead: a change then writes one key after the last (the same few pages every commit)
+//! instead of finding and moving the lead's earlier mark, which made it about a tenth of
+//! `leadscore serve`'s events per second (BENCHMARKS.md). The drainer reads a lead once per
+//! page, with the last of its numbers it read, and clears the lead's entries up to it: a
+//! change that lands meanwhile has a higher number and stays. A lead waits in the order of
+//! its oldest change not handed off, so a lead that keeps changing is not pushed back.
 
 use super::*;
 use crate::handoff::Handoffs;
@@ -20,9 +28,10 @@ pub(super) const ACCOUNTS: TableDefinition<&str, (i64, &[u8])> = TableDefinition
 /// `<descending score key>#<domain>` -> domain
 pub(super) const ACCOUNTS_BY_SCORE: TableDefinition<&str, &str> =
     TableDefinition::new("accounts_by_score");
-/// The outbox: lead id -> sequence number of its latest change.
-pub(super) const DIRTY: TableDefinition<&str, u64> = TableDefinition::new("dirty");
-/// The outbox in order: sequence number -> lead id (oldest first without a full scan).
+/// Before the log: lead id -> sequence number of its latest change. Its entries are in
+/// `DIRTY_ORDER` too, so a store that has it reads the same; deleted at open.
+const DIRTY: TableDefinition<&str, u64> = TableDefinition::new("dirty");
+/// The outbox: sequence number -> lead id, one entry per change not handed off yet.
 pub(super) const DIRTY_ORDER: TableDefinition<u64, &str> = TableDefinition::new("dirty_order");
 /// Counters that only grow: `dirty` (`DIRTY_SEQ`) -> the last sequence number issued (never
 /// reused, so a stale `handoff_done` cannot clear a newer mark).
@@ -37,26 +46,17 @@ pub(super) fn open_tables(tx: &redb::WriteTransaction) -> Result<(), StoreError>
     tx.open_table(MEMBERS).map_err(unavailable)?;
     tx.open_table(ACCOUNTS).map_err(unavailable)?;
     tx.open_table(ACCOUNTS_BY_SCORE).map_err(unavailable)?;
-    tx.open_table(DIRTY).map_err(unavailable)?;
+    tx.delete_table(DIRTY).map_err(unavailable)?;
     tx.open_table(DIRTY_ORDER).map_err(unavailable)?;
     tx.open_table(COUNTERS).map_err(unavailable)?;
     tx.open_table(PARKED).map_err(unavailable)?;
     Ok(())
 }
 
-/// Marks `id` changed, in the caller's write transaction, with a new sequence number.
+/// Marks `id` changed, in the caller's write transaction: a new entry at the log's end.
 pub(super) fn mark_dirty(tx: &Tx, id: &str) -> Result<(), StoreError> {
     let seq = tx.next_dirty_seq()?;
-    let mut dirty = tx.dirty()?;
-    let old = dirty
-        .insert(id, seq)
-        .map_err(unavailable)?
-        .map(|v| v.value());
-    let mut order = tx.dirty_order()?;
-    if let Some(old) = old {
-        order.remove(old).map_err(unavailable)?;
-    }
-    order.insert(seq, id).map_err(unavailable)?;
+    tx.dirty_order()?.insert(seq, id).map_err(unavailable)?;
     Ok(())
 }
 
@@ -292,32 +292,55 @@ impl Handoffs for Embedded {
     }
 }
 
+/// Removes the log entries of `id` numbered up to `seq`. The drainer clears leads from the
+/// log's head, so the range read is about one page of the outbox.
 fn clear_mark(tx: &Tx, id: &str, seq: u64) -> Result<(), StoreError> {
-    let mut dirty = tx.dirty()?;
-    let current = dirty.get(id).map_err(unavailable)?.map(|v| v.value());
-    if current == Some(seq) {
-        dirty.remove(id).map_err(unavailable)?;
-        let mut order = tx.dirty_order()?;
-        order.remove(seq).map_err(unavailable)?;
+    let mut order = tx.dirty_order()?;
+    let mut mine = Vec::new();
+    for item in order.range(..=seq).map_err(unavailable)? {
+        let (n, lead) = item.map_err(unavailable)?;
+        if lead.value() == id {
+            mine.push(n.value());
+        }
+    }
+    for n in mine {
+        order.remove(n).map_err(unavailable)?;
     }
     Ok(())
 }
 
 impl Embedded {
     /// Lead ids whose state changed since they were last handed off (the local outbox),
-    /// oldest first, at most `limit`, with the dirty mark's sequence number.
+    /// at most `limit`, in the order of their oldest change not handed off, each with the
+    /// last sequence number read for it (at most `limit` x 16 entries are read: a lead
+    /// changed more often than that stays, to be read again).
     pub fn pending_handoffs(&self, limit: usize) -> Result<Vec<(LeadId, u64)>, StoreError> {
         let tx = self.db.begin_read().map_err(unavailable)?;
         let order = tx.open_table(DIRTY_ORDER).map_err(unavailable)?;
-        let mut out = Vec::new();
-        for item in order.iter().map_err(unavailable)?.take(limit) {
+        let mut out: Vec<(String, u64)> = Vec::new();
+        let mut at: std::collections::HashMap<String, usize> = Default::default();
+        for item in order
+            .iter()
+            .map_err(unavailable)?
+            .take(limit.saturating_mul(16))
+        {
             let (seq, id) = item.map_err(unavailable)?;
-            out.push((lead_id(id.value())?, seq.value()));
+            match at.get(id.value()) {
+                Some(&i) => out[i].1 = seq.value(),
+                // Full: later entries of the leads taken still count.
+                None if out.len() == limit => {}
+                None => {
+                    at.insert(id.value().to_string(), out.len());
+                    out.push((id.value().to_string(), seq.value()));
+                }
+            }
         }
-        Ok(out)
+        out.into_iter()
+            .map(|(id, seq)| Ok((lead_id(&id)?, seq)))
+            .collect()
     }
 
-    /// Clears the mark if it is still `seq` (a newer change keeps it dirty).
+    /// Clears the lead's changes up to `seq` (a newer change keeps it in the outbox).
     pub fn handoff_done(&self, id: &LeadId, seq: u64) -> Result<(), StoreError> {
         let tx = self.db.begin_write().map_err(unavailable)?;
         clear_mark(&Tx::new(&tx), id.as_str(), seq)?;

@@ -47,7 +47,7 @@ const SUPPRESSED: TableDefinition<&str, i64> = TableDefinition::new("suppressed"
 /// Remembered signed tokens (`crate::delivery`): key -> (body digest, expiry in ms).
 const DELIVERIES: TableDefinition<&str, (&str, i64)> = TableDefinition::new("deliveries");
 
-// Hand-off records, index entries, accounts, the local outbox (`dirty`) and parked
+// Hand-off records, index entries, accounts, the local outbox (`dirty_order`) and parked
 // notifications: `handoff.rs`.
 
 /// The first version's tables (see `migrate.rs`): read once by `migrate_v1`, then dropped.

@@ -58,7 +58,6 @@ tables! {
     members: handoff::MEMBERS => (&'static str, &'static str), &'static [u8];
     accounts: handoff::ACCOUNTS => &'static str, (i64, &'static [u8]);
     accounts_by_score: handoff::ACCOUNTS_BY_SCORE => &'static str, &'static str;
-    dirty: handoff::DIRTY => &'static str, u64;
     dirty_order: handoff::DIRTY_ORDER => u64, &'static str;
     counters: handoff::COUNTERS => &'static str, u64;
 }
