@@ -4,26 +4,12 @@
 mod common;
 use common::*;
 use leadscore_edge::App;
-use leadscore_store::{Dynamo, DynamoConfig};
+use leadscore_store::Dynamo;
 use serde_json::json;
 use std::sync::Arc;
 
 async fn dynamo_app() -> App {
-    assert!(
-        std::env::var("AWS_ENDPOINT_URL_DYNAMODB").is_ok(),
-        "AWS_ENDPOINT_URL_DYNAMODB is not set: run the suite with infra/scripts/test, which \
-         starts DynamoDB Local"
-    );
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    let store = Dynamo::connect(DynamoConfig {
-        table: format!("e2e-{nanos}-{}", std::process::id()),
-        ..DynamoConfig::from_env()
-    })
-    .await;
-    store.create_table().await.unwrap();
+    let store = Dynamo::scratch("e2e").await.unwrap();
     App::new(
         Arc::new(store),
         leadscore_scoring::DEFAULT_RULES_TOML,

@@ -6,7 +6,7 @@ use common::*;
 use leadscore_edge::{App, InsightsBudget};
 use leadscore_insights::{insights, simulate, InsightOptions, SimConfig, Truth, MONTH_MS};
 use leadscore_scoring::{Rules, Timestamp, DEFAULT_RULES_TOML};
-use leadscore_store::{Dynamo, DynamoConfig, Embedded, LeadStore};
+use leadscore_store::{Dynamo, Embedded, LeadStore};
 use serde_json::Value;
 use std::sync::Arc;
 use std::time::Duration;
@@ -155,23 +155,7 @@ async fn a_store_that_is_down_is_503_with_retry_after() {
 }
 
 async fn dynamo_store() -> Dynamo {
-    let endpoint = std::env::var("AWS_ENDPOINT_URL_DYNAMODB");
-    assert!(
-        endpoint.is_ok(),
-        "AWS_ENDPOINT_URL_DYNAMODB is not set: run infra/scripts/test, which starts DynamoDB Local"
-    );
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    let store = Dynamo::connect(DynamoConfig {
-        table: format!("insights-{nanos}"),
-        operation_timeout: Duration::from_secs(120),
-        ..DynamoConfig::from_env()
-    })
-    .await;
-    store.create_table().await.unwrap();
-    store
+    Dynamo::scratch("insights").await.unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -7,7 +7,7 @@ mod common;
 use common::*;
 use leadscore_edge::worker::{tend_batch, StreamBatch};
 use leadscore_scoring::{Email, Event, EventId, Identity, LeadId, Rules, Signal, Timestamp};
-use leadscore_store::{Dynamo, DynamoConfig, LeadKey, LeadStore};
+use leadscore_store::{Dynamo, LeadKey, LeadStore};
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::Duration;
@@ -352,22 +352,7 @@ async fn with_the_store_down_every_lead_is_delivered_again() {
 
 /// A fresh table in DynamoDB Local (with its stream), and its name.
 async fn table() -> (Arc<Dynamo>, String) {
-    assert!(
-        std::env::var("AWS_ENDPOINT_URL_DYNAMODB").is_ok(),
-        "run with infra/scripts/test, which starts DynamoDB Local"
-    );
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    let table = format!("worker-{nanos}-{}", std::process::id());
-    let store = Arc::new(
-        Dynamo::connect(DynamoConfig {
-            table: table.clone(),
-            ..DynamoConfig::from_env()
-        })
-        .await,
-    );
-    store.create_table().await.unwrap();
-    (store, table)
+    let store = Dynamo::scratch("worker").await.unwrap();
+    let table = store.table().to_string();
+    (Arc::new(store), table)
 }

@@ -38,21 +38,7 @@ fn lead(e: &str) -> LeadId {
 }
 
 async fn dynamo_table() -> Dynamo {
-    assert!(
-        std::env::var("AWS_ENDPOINT_URL_DYNAMODB").is_ok(),
-        "AWS_ENDPOINT_URL_DYNAMODB is not set: run infra/scripts/test (or ddb_start)"
-    );
-    static TABLES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let n = TABLES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let nanos = std::time::UNIX_EPOCH.elapsed().unwrap().as_nanos();
-    let store = Dynamo::connect(DynamoConfig {
-        table: format!("history-{nanos}-{}-{n}", std::process::id()),
-        operation_timeout: std::time::Duration::from_secs(120),
-        ..DynamoConfig::from_env()
-    })
-    .await;
-    store.create_table().await.unwrap();
-    store
+    Dynamo::scratch("history").await.unwrap()
 }
 
 /// Visitors stitched (anon-1 into ada, also visiting after; anon-3 into dee), bo erased and

@@ -9,7 +9,7 @@ use common::*;
 use leadscore_notify::lambda::handle;
 use leadscore_notify::*;
 use leadscore_scoring::{Email, Event, EventId, Identity, LeadId, Rules, Signal, Timestamp};
-use leadscore_store::{Dynamo, DynamoConfig, LeadKey, LeadStore};
+use leadscore_store::{Dynamo, LeadKey, LeadStore};
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::Duration;
@@ -121,20 +121,9 @@ impl StreamReader {
 }
 
 async fn table() -> (Arc<Dynamo>, String) {
-    assert!(
-        std::env::var("AWS_ENDPOINT_URL_DYNAMODB").is_ok(),
-        "run with infra/scripts/test, which starts DynamoDB Local"
-    );
-    let table = unique("notify");
-    let store = Arc::new(
-        Dynamo::connect(DynamoConfig {
-            table: table.clone(),
-            ..DynamoConfig::from_env()
-        })
-        .await,
-    );
-    store.create_table().await.unwrap();
-    (store, table)
+    let store = Dynamo::scratch("notify").await.unwrap();
+    let table = store.table().to_string();
+    (Arc::new(store), table)
 }
 
 const EMAIL: &str = "grace@analytical-engines.com";

@@ -130,27 +130,11 @@ mod tests {
     use super::*;
     use crate::engine::Backend;
     use crate::records::{Erased, Publish};
-    use crate::DynamoConfig;
     use leadscore_scoring::{AnonymousId, Email, Stage};
 
     /// A fresh table in the DynamoDB Local the test command started.
     async fn table() -> Dynamo {
-        assert!(
-            std::env::var("AWS_ENDPOINT_URL_DYNAMODB").is_ok(),
-            "AWS_ENDPOINT_URL_DYNAMODB is not set: run the suite with infra/scripts/test"
-        );
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos();
-        let store = Dynamo::connect(DynamoConfig {
-            table: format!("stage-{nanos}-{}", std::process::id()),
-            operation_timeout: std::time::Duration::from_secs(120),
-            ..DynamoConfig::from_env()
-        })
-        .await;
-        store.create_table().await.unwrap();
-        store
+        Dynamo::scratch("stage").await.unwrap()
     }
 
     fn at(minute: i64) -> Timestamp {

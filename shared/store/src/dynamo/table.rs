@@ -1,5 +1,6 @@
 //! The table: its definition (infra/dynamodb/table.json, mirrored in template.yaml) and
-//! `create_table` for tests and `leadscore dynamodb create-table`.
+//! `create_table` for tests and `leadscore dynamodb create-table`, and `scratch`, a table of its
+//! own for each test.
 
 use super::{build_error, sdk_error, Dynamo};
 use crate::StoreError;
@@ -10,7 +11,38 @@ use std::time::Duration;
 /// test) template.yaml: CreateTable's JSON shape.
 pub const TABLE_DEFINITION_JSON: &str = include_str!("../../../../infra/dynamodb/table.json");
 
+/// Tables made by [`Dynamo::scratch`] in this process.
+static SCRATCH: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 impl Dynamo {
+    /// A new empty table of its own, `<prefix>-<time>-<process>-<n>`, in the DynamoDB the
+    /// environment names: for tests, each of which wants an empty table. Refused without an
+    /// endpoint override (`AWS_ENDPOINT_URL_DYNAMODB`: DynamoDB Local in the test command),
+    /// so that a test never creates tables in a real account. Patient (120 s per operation):
+    /// DynamoDB Local on a busy machine can be slow.
+    #[doc(hidden)]
+    pub async fn scratch(prefix: &str) -> Result<Dynamo, StoreError> {
+        let config = super::DynamoConfig::from_env();
+        if std::env::var_os("AWS_ENDPOINT_URL_DYNAMODB").is_none() {
+            return Err(StoreError::Internal(
+                "AWS_ENDPOINT_URL_DYNAMODB is not set: run the suite with infra/scripts/test, \
+                 which starts DynamoDB Local (or source infra/scripts/dynamodb-local.sh and run \
+                 ddb_start)"
+                    .into(),
+            ));
+        }
+        let nanos = std::time::UNIX_EPOCH.elapsed().map_or(0, |d| d.as_nanos());
+        let n = SCRATCH.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let store = Dynamo::connect(super::DynamoConfig {
+            table: format!("{prefix}-{nanos}-{}-{n}", std::process::id()),
+            operation_timeout: Duration::from_secs(120),
+            ..config
+        })
+        .await;
+        store.create_table().await?;
+        Ok(store)
+    }
+
     /// Creates this store's table from [`TABLE_DEFINITION_JSON`] (on-demand billing) and waits
     /// until it is active. An existing table is left as it is.
     pub async fn create_table(&self) -> Result<(), StoreError> {
