@@ -288,18 +288,20 @@ class Bench:
         ok = len(requests) - len(wrong)
         return hwm, ok
 
+    def requests_for(self, name, n):
+        """`n` requests of `name`'s own routes: distinct events of its channel (one in five
+        for a new lead), or for stage-query reads of the leads made so far."""
+        if name == "stage-query":
+            return ev.lead_reads(self.pools["rust"].emails, self.api_key, n, random.Random(self.tag))
+        channel = WEBHOOK_FUNCTIONS.get(name, "forms")
+        events = self.pools[side(name)].mixed(n, RSS_KINDS.get(channel, ev.KINDS))
+        return [ev.json_webhook(self.secret, channel, e) for e in events]
+
     def memory(self):
         n = self.args.invocations
         out = {}
         for name in self.args.functions.split() + ["echo", "node", "python"]:
-            channel = WEBHOOK_FUNCTIONS.get(name, "forms")
-            if name == "stage-query":
-                requests = ev.lead_reads(self.pools["rust"].emails, self.api_key, n, random.Random(self.tag))
-            else:
-                kinds = RSS_KINDS.get(channel, ev.KINDS)
-                events = self.pools[side(name)].mixed(n, kinds)
-                requests = [ev.json_webhook(self.secret, channel, e) for e in events]
-            out[name] = self.rss(name, requests)
+            out[name] = self.rss(name, self.requests_for(name, n))
             print(f"  {name}: peak RSS {out[name][0] / 1024:.1f} MB, {out[name][1]}/{n} answers as expected",
                   file=sys.stderr)
         return out
