@@ -97,18 +97,15 @@ pub async fn drain_once(
         let mut stepped = Vec::new();
         for ((id, seq), result) in chunk.iter().zip(crate::join_all(steps).await) {
             match result {
-                Ok(_) => stepped.push((id, *seq)),
+                Ok(_) => stepped.push((id.clone(), *seq)),
                 Err(e) => tracing::warn!(lead = %id, error = %e, "hand-off failed; retried"),
             }
         }
-        // Cleared together: the store commits them as one group.
-        let clears = stepped
-            .iter()
-            .map(|(id, seq)| store.clear_handoff(id, *seq));
-        for ((id, _), result) in stepped.iter().zip(crate::join_all(clears).await) {
-            match result {
-                Ok(()) => cleared += 1,
-                Err(e) => tracing::error!(lead = %id, error = %e, "cannot clear the outbox mark"),
+        // Cleared together: one write, one read of the outbox.
+        match store.clear_handoffs(&stepped).await {
+            Ok(()) => cleared += stepped.len(),
+            Err(e) => {
+                tracing::error!(error = %e, leads = stepped.len(), "cannot clear the outbox marks")
             }
         }
     }

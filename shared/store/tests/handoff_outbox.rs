@@ -59,6 +59,26 @@ async fn handoff_done_with_an_old_seq_keeps_the_lead_dirty() {
     store.handoff_done(&ada, newer).unwrap(); // again: nothing to clear
 }
 
+/// The drainer's clear of a page: one write for its leads, each up to the number it was read
+/// with; a change that landed meanwhile stays, other leads are untouched.
+#[tokio::test]
+async fn a_page_is_cleared_in_one_write_up_to_what_was_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Embedded::open(dir.path()).unwrap();
+    apply(&store, "a1", "a@acme.io", 0).await;
+    apply(&store, "b1", "b@acme.io", 1).await;
+    let c = apply(&store, "c1", "c@acme.io", 2).await;
+    let page = store.pending_handoffs(2).unwrap();
+    assert_eq!(page.len(), 2);
+    let a = page[0].0.clone();
+    apply(&store, "a2", "a@acme.io", 3).await;
+    store.clear_handoffs(&page).await.unwrap();
+    let left: Vec<LeadId> = pending(&store).into_iter().map(|(id, _)| id).collect();
+    assert_eq!(left, vec![c, a], "c untouched, a's later change kept");
+    store.clear_handoffs(&[]).await.unwrap();
+    assert_eq!(pending(&store).len(), 2);
+}
+
 #[tokio::test]
 async fn a_change_after_the_pending_read_keeps_the_lead_dirty() {
     let dir = tempfile::tempdir().unwrap();
