@@ -22,7 +22,6 @@ impl Dynamo {
     /// DynamoDB Local on a busy machine can be slow.
     #[doc(hidden)]
     pub async fn scratch(prefix: &str) -> Result<Dynamo, StoreError> {
-        let config = super::DynamoConfig::from_env();
         if std::env::var_os("AWS_ENDPOINT_URL_DYNAMODB").is_none() {
             return Err(StoreError::Internal(
                 "AWS_ENDPOINT_URL_DYNAMODB is not set: run the suite with infra/scripts/test, \
@@ -36,7 +35,7 @@ impl Dynamo {
         let store = Dynamo::connect(super::DynamoConfig {
             table: format!("{prefix}-{nanos}-{}-{n}", std::process::id()),
             operation_timeout: Duration::from_secs(120),
-            ..config
+            ..super::DynamoConfig::from_env()
         })
         .await;
         store.create_table().await?;

@@ -122,13 +122,13 @@ impl Backend for Embedded {
     }
 
     async fn view(&self, id: &LeadId) -> Result<View, StoreError> {
-        let id = id.to_string();
-        let decoded = self.decoded.clone();
-        self.point(move |db| {
+        // Borrowed: a point read runs here, not on another thread.
+        let (id, decoded) = (id.as_str(), &self.decoded);
+        self.point(|db| {
             let tx = db.begin_read().map_err(unavailable)?;
             let get = |name: TableDefinition<&str, &[u8]>| -> Result<Option<Vec<u8>>, StoreError> {
                 let table = tx.open_table(name).map_err(unavailable)?;
-                let value = table.get(id.as_str()).map_err(unavailable)?;
+                let value = table.get(id).map_err(unavailable)?;
                 Ok(value.map(|v| v.value().to_vec()))
             };
             let erased: Option<Erased> = get(ERASED)?.map(|b| decode(&b)).transpose()?;
@@ -137,21 +137,24 @@ impl Backend for Embedded {
                 Some(bytes) => {
                     let mut cache = decoded.lock().unwrap_or_else(|p| p.into_inner());
                     let (header, _, json) = snapshot_parts(&bytes)?;
-                    match cache.get(&id) {
+                    match cache.get(id) {
                         Some((seen, s)) if seen == header => Some(Arc::clone(s)),
                         _ => {
                             let snapshot: Arc<Snapshot> = Arc::new(decode(json)?);
                             if cache.len() >= DECODED_LEADS {
                                 cache.clear();
                             }
-                            cache.insert(id.clone(), (header.to_string(), Arc::clone(&snapshot)));
+                            cache.insert(
+                                id.to_string(),
+                                (header.to_string(), Arc::clone(&snapshot)),
+                            );
                             Some(snapshot)
                         }
                     }
                 }
             };
             let aliases = tx.open_table(ALIASES).map_err(unavailable)?;
-            let alias = match aliases.get(id.as_str()).map_err(unavailable)? {
+            let alias = match aliases.get(id).map_err(unavailable)? {
                 Some(v) => Some(
                     LeadId::parse(v.value()).map_err(|e| StoreError::Internal(e.to_string()))?,
                 ),
@@ -179,7 +182,7 @@ impl Backend for Embedded {
                 }
             }
             let listed =
-                stage_of(&tx.open_table(STAGE_OF).map_err(unavailable)?, &id)?.map(|(l, _)| l);
+                stage_of(&tx.open_table(STAGE_OF).map_err(unavailable)?, id)?.map(|(l, _)| l);
             Ok(View {
                 erased,
                 alias,

@@ -102,11 +102,11 @@ fn store_err(e: CommitError) -> StoreError {
 #[async_trait]
 impl Handoffs for Embedded {
     async fn read_handoff(&self, id: &LeadId) -> Result<Option<HandoffRecord>, StoreError> {
-        let id = id.to_string();
-        self.point(move |db| {
+        let id = id.as_str();
+        self.point(|db| {
             let tx = db.begin_read().map_err(unavailable)?;
             let records = tx.open_table(HANDOFF).map_err(unavailable)?;
-            let value = records.get(id.as_str()).map_err(unavailable)?;
+            let value = records.get(id).map_err(unavailable)?;
             Ok(value.map(|v| record_of(v.value())))
         })
     }
@@ -241,11 +241,10 @@ impl Handoffs for Embedded {
     }
 
     async fn read_account(&self, domain: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        let domain = domain.to_string();
-        self.point(move |db| {
+        self.point(|db| {
             let tx = db.begin_read().map_err(unavailable)?;
             let accounts = tx.open_table(ACCOUNTS).map_err(unavailable)?;
-            let value = accounts.get(domain.as_str()).map_err(unavailable)?;
+            let value = accounts.get(domain).map_err(unavailable)?;
             Ok(value.map(|v| v.value().1.to_vec()))
         })
     }
@@ -279,11 +278,11 @@ impl Handoffs for Embedded {
     }
 
     async fn erasure_time(&self, id: &LeadId) -> Result<Option<Timestamp>, StoreError> {
-        let id = id.to_string();
-        self.point(move |db| {
+        let id = id.as_str();
+        self.point(|db| {
             let tx = db.begin_read().map_err(unavailable)?;
             let markers = tx.open_table(ERASED).map_err(unavailable)?;
-            let value = markers.get(id.as_str()).map_err(unavailable)?;
+            let value = markers.get(id).map_err(unavailable)?;
             Ok(value
                 .map(|v| decode::<Erased>(v.value()))
                 .transpose()?
@@ -323,7 +322,7 @@ impl Embedded {
     pub fn pending_handoffs(&self, limit: usize) -> Result<Vec<(LeadId, u64)>, StoreError> {
         let tx = self.db.begin_read().map_err(unavailable)?;
         let order = tx.open_table(DIRTY_ORDER).map_err(unavailable)?;
-        let mut out: Vec<(String, u64)> = Vec::new();
+        let mut out: Vec<(LeadId, u64)> = Vec::new();
         let mut at: std::collections::HashMap<String, usize> = Default::default();
         for item in order
             .iter()
@@ -337,13 +336,11 @@ impl Embedded {
                 None if out.len() == limit => {}
                 None => {
                     at.insert(id.value().to_string(), out.len());
-                    out.push((id.value().to_string(), seq.value()));
+                    out.push((lead_id(id.value())?, seq.value()));
                 }
             }
         }
-        out.into_iter()
-            .map(|(id, seq)| Ok((lead_id(&id)?, seq)))
-            .collect()
+        Ok(out)
     }
 
     /// Clears the lead's changes up to `seq` (a newer change keeps it in the outbox).
