@@ -51,7 +51,8 @@ RSS_KINDS = {"chatbot": ["chatbot_question", "demo_requested", "content_download
              "email": ["email_opened", "email_clicked", "newsletter_subscribed", "unsubscribed"]}
 
 
-def parse_args():
+def parse_args(argv=None):
+    """The bench's arguments, from the command line or `argv` (smoke.py)."""
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--bin", required=True, help="directory of the release binaries")
     p.add_argument("--functions", default="form-submission chatbot-message newsletter-click stage-query")
@@ -65,7 +66,7 @@ def parse_args():
     p.add_argument("--command", default="infra/bench/run")
     p.add_argument("--profile", default="release")
     p.add_argument("--sam", default="not measured", help="what the sam build phase found")
-    return p.parse_args()
+    return p.parse_args(argv)
 
 
 class Bench:
