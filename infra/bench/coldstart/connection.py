@@ -1,0 +1,56 @@
+#!/usr/bin/env python3
+"""What a new connection costs DynamoDB Local for form-submission's calls of one new lead's
+event: the calls (recorded from one cold start) replayed over a warm connection and over a new
+one, interleaved, with a cold start of form-submission beside them. A cold process always opens
+a new connection; bench.py's reference is timed from a warm one.
+
+    source infra/scripts/dynamodb-local.sh && ddb_start
+    infra/bench/run   # once, for target/bench/bin and the venv (or BENCH_FUNCTIONS=form-submission)
+    .cache/bench/venv/bin/python infra/bench/coldstart/connection.py [pairs, default 60]
+"""
+import http.client
+import os
+import statistics
+import sys
+
+sys.dont_write_bytecode = True
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
+sys.path.insert(0, HERE)
+import bench  # noqa: E402
+import lambda_mock  # noqa: E402
+
+
+def main():
+    pairs = int(sys.argv[1]) if len(sys.argv) > 1 else 60
+    args = bench.parse_args([
+        "--bin", os.path.join(ROOT, "target/bench/bin"), "--functions", "form-submission",
+        "--node-modules", os.path.join(ROOT, ".cache/bench/node/node_modules"),
+        "--python", sys.executable, "--rules", os.path.join(ROOT, "infra/rules.toml"),
+        "--out", os.devnull, "--logs", os.path.join(ROOT, "target/bench/connection-logs")])
+    b = bench.Bench(args)
+    b.create_table()
+    proxy = lambda_mock.RecordingProxy(b.endpoint)
+    b.cold_start("form-submission", proxy.endpoint)
+    proxy.stop()
+    requests, fresh = proxy.requests, b.renamer(proxy.requests)
+    host, port = b.endpoint.removeprefix("http://").split(":")
+    warm_conn = http.client.HTTPConnection(host, int(port))
+    for _ in range(100):  # the database's JIT, as bench.py warms it
+        lambda_mock.replay(b.endpoint, requests, fresh(), warm_conn)
+    warm, new, first = [], [], []
+    for _ in range(pairs):
+        warm.append(lambda_mock.replay(b.endpoint, requests, fresh(), warm_conn)[0] * 1000)
+        conn = http.client.HTTPConnection(host, int(port))
+        new.append(lambda_mock.replay(b.endpoint, requests, fresh(), conn)[0] * 1000)
+        conn.close()
+        first.append(b.cold_start("form-submission")[1])
+    b.api.stop()
+    for name, values in (("warm connection", warm), ("new connection", new),
+                         ("form-submission first response", first)):
+        print(f"{name}: median {statistics.median(values):.2f} ms "
+              f"({min(values):.2f}-{max(values):.2f}), {pairs} interleaved")
+
+
+if __name__ == "__main__":
+    main()
