@@ -205,6 +205,31 @@ async fn the_dashboard_shows_the_funnel_a_lead_escaped_and_records_a_call() {
         .await;
     assert_eq!(stored, json!(KEY), "the key is kept for the tab");
 
+    // The SLA form keeps its hours and draws the overview again (a page module reaches the
+    // routes through view.js's render, which app.js hands over at start).
+    web.run(
+        "const v = document.getElementById('view'); const p = document.createElement('p'); \
+         p.className = 'drawn-before'; v.firstChild.append(p); \
+         document.getElementById('sla-hours').value = '';",
+        json!([]),
+    )
+    .await;
+    let hours = web.find("#sla-hours").await;
+    web.type_into(&hours, &format!("12{ENTER}")).await;
+    let redrawn = "return !document.querySelector('.drawn-before') \
+                   && document.getElementById('sla-hours')?.value === '12' \
+                   && sessionStorage.getItem('leadscore.slaHours') === '12';";
+    let mut tries = 0;
+    while web.run(redrawn, json!([])).await != json!(true) {
+        tries += 1;
+        assert!(
+            tries < 100,
+            "the SLA form did not keep 12 hours and draw the overview again"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    web.wait_text("table", "bob@globex.com").await;
+
     // The funnel's SQL bar lists the SQLs; one of them is the html form's lead.
     let sql = web.find(".funnel a[href='#/stage/sql']").await;
     web.click(&sql).await;

@@ -1,5 +1,6 @@
 //! `GET /dashboard` and `GET /dashboard/{asset}`: the sales dashboard, a static page (HTML, CSS
-//! and a small script compiled in) that reads the JSON API with the API key the user types.
+//! and a few small script modules compiled in) that reads the JSON API with the API key the
+//! user types.
 //!
 //! The page itself is public: it holds no data. Everything it shows comes from the API, with
 //! `authorization: Bearer <key>` (kept in the tab's sessionStorage), and is put in the page
@@ -24,22 +25,40 @@ struct Asset {
     body: &'static str,
 }
 
-const ASSETS: [Asset; 3] = [
+/// A module script must come with a JavaScript type: a browser refuses to run it otherwise.
+const JS: &str = "text/javascript; charset=utf-8";
+
+/// One script module.
+const fn js(name: &'static str, body: &'static str) -> Asset {
+    Asset {
+        name: Some(name),
+        content_type: JS,
+        body,
+    }
+}
+
+/// The page first, then its files: the style, and the script in modules, `app.js` the entry
+/// `index.html` loads and the others imported by `./name.js` (the tests check each import
+/// names one of these, and each module is imported).
+const ASSETS: [Asset; 10] = [
     Asset {
         name: None,
         content_type: "text/html; charset=utf-8",
         body: include_str!("index.html"),
     },
-    Asset {
-        name: Some("app.js"),
-        content_type: "text/javascript; charset=utf-8",
-        body: include_str!("app.js"),
-    },
+    js("app.js", include_str!("app.js")),
     Asset {
         name: Some("app.css"),
         content_type: "text/css; charset=utf-8",
         body: include_str!("app.css"),
     },
+    js("dom.js", include_str!("dom.js")),
+    js("api.js", include_str!("api.js")),
+    js("view.js", include_str!("view.js")),
+    js("lists.js", include_str!("lists.js")),
+    js("lead.js", include_str!("lead.js")),
+    js("accounts.js", include_str!("accounts.js")),
+    js("insights.js", include_str!("insights.js")),
 ];
 
 /// The page (`asset` = None) or one of its files, with its ETag; 304 when `If-None-Match`
@@ -60,9 +79,11 @@ pub(crate) async fn page(
             .map_err(|e| ApiError::Internal(e.to_string()));
     }
     let Some(found) = ASSETS.iter().find(|a| a.name == asset) else {
+        let names: Vec<&str> = ASSETS.iter().filter_map(|a| a.name).collect();
         let missing = ApiError::NotFound(format!(
-            "no dashboard asset {:?} (there are app.js and app.css)",
-            asset.unwrap_or_default()
+            "no dashboard asset {:?} (there are {})",
+            asset.unwrap_or_default(),
+            names.join(", ")
         ));
         return Ok(secured(error_response(&missing)));
     };

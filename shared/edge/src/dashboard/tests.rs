@@ -1,5 +1,6 @@
-//! The dashboard's answers through `route` (headers, types, tags, 404) and what its files
-//! may not contain under the Content-Security-Policy.
+//! The dashboard's answers through `route` (headers, types, tags, 404), what its files may
+//! not contain under the Content-Security-Policy, and that its script's modules import one
+//! another only (a missing module fails here, not in a browser).
 
 use super::{ASSETS, CONTENT_SECURITY_POLICY};
 use crate::{route, App};
@@ -62,14 +63,29 @@ fn text(response: &Response<Body>) -> String {
     String::from_utf8_lossy(response.body().as_ref()).into_owned()
 }
 
+/// The script's modules: every JavaScript asset, by name.
+fn scripts() -> impl Iterator<Item = (&'static str, &'static str)> {
+    ASSETS
+        .iter()
+        .filter(|a| a.content_type.starts_with("text/javascript"))
+        .map(|a| (a.name.expect("a script has a name"), a.body))
+}
+
 #[tokio::test]
 async fn every_file_has_its_type_the_policy_and_the_security_headers() {
-    for (path, content_type) in [
-        ("/dashboard", "text/html; charset=utf-8"),
-        ("/dashboard/app.js", "text/javascript; charset=utf-8"),
-        ("/dashboard/app.css", "text/css; charset=utf-8"),
-    ] {
-        let response = answer(path, &[]).await;
+    for asset in &ASSETS {
+        let path = match asset.name {
+            None => "/dashboard".to_string(),
+            Some(name) => format!("/dashboard/{name}"),
+        };
+        // A module with another type is refused by the browser: the type follows the name.
+        let content_type = match asset.name.and_then(|n| n.rsplit_once('.')) {
+            None => "text/html; charset=utf-8",
+            Some((_, "js")) => "text/javascript; charset=utf-8",
+            Some((_, "css")) => "text/css; charset=utf-8",
+            Some(_) => panic!("{path}: neither a script nor a style"),
+        };
+        let response = answer(&path, &[]).await;
         assert_eq!(response.status(), 200, "{path}");
         assert_eq!(header(&response, "content-type"), content_type, "{path}");
         assert_eq!(
@@ -81,6 +97,7 @@ async fn every_file_has_its_type_the_policy_and_the_security_headers() {
         assert_eq!(header(&response, "cache-control"), "no-cache");
         assert!(header(&response, "etag").starts_with('"'), "{path}");
         assert!(!text(&response).is_empty());
+        assert_eq!(text(&response), asset.body, "{path}");
     }
 }
 
@@ -133,6 +150,11 @@ async fn an_unknown_file_is_the_api_s_json_404_with_the_headers_too() {
         assert_eq!(header(&response, "content-type"), "application/json");
         let body: Value = serde_json::from_str(&text(&response)).unwrap();
         assert_eq!(body["error"]["code"], "not_found", "{path}");
+        // The message lists the files there are.
+        let message = body["error"]["message"].as_str().unwrap_or_default();
+        for name in ASSETS.iter().filter_map(|a| a.name) {
+            assert!(message.contains(name), "{path}: {message} omits {name}");
+        }
         assert_eq!(
             header(&response, "content-security-policy"),
             CONTENT_SECURITY_POLICY
@@ -216,32 +238,120 @@ fn the_page_has_no_inline_script_style_or_handler() {
     for url in ["http://", "https://", "src=\"//", "href=\"//"] {
         assert!(!index.contains(url), "index.html refers to {url}");
     }
-    // Every script is one of ours, so a src names one of the assets.
+    // Every script and style is one of ours, so a src or href names one of the assets.
+    let ours: Vec<String> = ASSETS
+        .iter()
+        .filter_map(|a| a.name)
+        .map(|n| format!("\"dashboard/{n}\""))
+        .collect();
     for (name, tag) in tags.iter().filter(|(n, _)| n == "script" || n == "link") {
         assert!(
-            tag.contains("dashboard/app.js")
-                || tag.contains("dashboard/app.css")
-                || tag.contains("data:,"),
+            ours.iter().any(|o| tag.contains(o.as_str())) || tag.contains("data:,"),
             "<{name}> loads something other than the dashboard's files: {tag}"
         );
     }
+    // One script, the entry; a module (`import` is a syntax error in a classic script), which
+    // runs once the page is parsed as `defer` would.
+    let loaded: Vec<&String> = tags
+        .iter()
+        .filter(|(n, _)| n == "script")
+        .map(|(_, t)| t)
+        .collect();
+    assert_eq!(loaded.len(), 1, "{loaded:?}");
+    assert!(
+        loaded[0].contains("type=\"module\"") && loaded[0].contains("src=\"dashboard/app.js\""),
+        "the entry is not loaded as a module: <{}>",
+        loaded[0]
+    );
 }
 
 #[test]
-fn the_script_never_writes_markup() {
-    let script = ASSETS[1].body;
-    for sink in [
-        "innerHTML",
-        "outerHTML",
-        "insertAdjacentHTML",
-        "document.write",
-        "eval(",
-        "new Function",
-        "setAttribute('on",
-        "setAttribute(\"on",
-    ] {
-        assert!(!script.contains(sink), "app.js uses {sink}");
+fn no_script_writes_markup() {
+    let mut checked = 0;
+    for (name, script) in scripts() {
+        checked += 1;
+        for sink in [
+            "innerHTML",
+            "outerHTML",
+            "insertAdjacentHTML",
+            "document.write",
+            "eval(",
+            "new Function",
+            "setAttribute('on",
+            "setAttribute(\"on",
+        ] {
+            assert!(!script.contains(sink), "{name} uses {sink}");
+        }
     }
+    assert!(checked > 1, "{checked} script(s) found among the assets");
+}
+
+/// The specifiers of a module's static imports (`import ... from '...'`, `import '...'`,
+/// `export ... from '...'`): the quoted text ending each statement that starts a line with
+/// `import` or a re-export (a simple scan of our own files, written that way).
+fn imports(script: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let starts = std::iter::once(0).chain(script.match_indices('\n').map(|(i, _)| i + 1));
+    for start in starts {
+        let rest = &script[start..];
+        let is_import = rest.starts_with("import ") || rest.starts_with("import{");
+        let is_export = ["export {", "export{", "export *"]
+            .iter()
+            .any(|p| rest.starts_with(p));
+        if !is_import && !is_export {
+            continue;
+        }
+        let statement = rest[..rest.find(';').unwrap_or(rest.len())].trim_end();
+        let quoted = statement
+            .strip_suffix(['\'', '"'])
+            .and_then(|s| s.rfind(['\'', '"']).map(|q| &s[q + 1..]));
+        match quoted {
+            Some(specifier) => out.push(specifier),
+            None if is_export => {} // `export { a, b };`: names of this module
+            None => panic!("an import this scan cannot read: {statement}"),
+        }
+    }
+    out
+}
+
+#[test]
+fn every_import_names_one_of_the_modules_and_every_module_is_imported() {
+    assert_eq!(
+        imports(
+            "import { a,\n  b } from './x.js';\nimport \"./y.js\";\nexport * from './z.js';\n\
+             export { c };\nconst s = 'import ' + \"from './no.js'\";\n"
+        ),
+        ["./x.js", "./y.js", "./z.js"],
+        "the scan itself"
+    );
+    let modules: Vec<&str> = scripts().map(|(name, _)| name).collect();
+    let mut imported = vec!["app.js"]; // the entry: index.html loads it
+    for (name, script) in scripts() {
+        for specifier in imports(script) {
+            // A bare name or a URL is not served here, nor allowed by the policy.
+            let target = specifier.strip_prefix("./").unwrap_or_else(|| {
+                panic!("{name} imports {specifier:?}: not ./ and one of {modules:?}")
+            });
+            assert!(
+                modules.contains(&target),
+                "{name} imports {specifier}, which is not one of {modules:?}"
+            );
+            imported.push(target);
+        }
+        // A dynamic import would escape the scan above; the page needs none.
+        assert!(!script.contains("import("), "{name} imports dynamically");
+    }
+    for module in &modules {
+        assert!(
+            imported.contains(module),
+            "{module} is served but no module imports it"
+        );
+    }
+    let entry = scripts().find(|(n, _)| *n == "app.js").map(|(_, s)| s);
+    assert!(
+        imports(entry.unwrap_or_default()).len() > 1,
+        "app.js imports the pages"
+    );
 }
 
 #[test]
