@@ -219,15 +219,11 @@ async fn the_dashboard_shows_the_funnel_a_lead_escaped_and_records_a_call() {
     let redrawn = "return !document.querySelector('.drawn-before') \
                    && document.getElementById('sla-hours')?.value === '12' \
                    && sessionStorage.getItem('leadscore.slaHours') === '12';";
-    let mut tries = 0;
-    while web.run(redrawn, json!([])).await != json!(true) {
-        tries += 1;
-        assert!(
-            tries < 100,
-            "the SLA form did not keep 12 hours and draw the overview again"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    web.wait_until(
+        redrawn,
+        "the SLA form keeps 12 hours and draws the overview again",
+    )
+    .await;
     web.wait_text("table", "bob@globex.com").await;
 
     // The funnel's SQL bar lists the SQLs; one of them is the html form's lead.

@@ -351,6 +351,15 @@ impl Session {
             .to_string()
     }
 
+    /// Waits until `script` returns true; `what` names the state in the failure.
+    pub async fn wait_until(&self, script: &str, what: &str) {
+        let started = Instant::now();
+        while self.run(script, json!([])).await != json!(true) {
+            assert!(started.elapsed() < WAIT, "{what}: not after {WAIT:?}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// Waits until some element `css` selects has `needle` in its text (textContent).
     pub async fn wait_text(&self, css: &str, needle: &str) {
         let script = "return Array.from(document.querySelectorAll(arguments[0]))\
