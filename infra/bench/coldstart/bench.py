@@ -213,19 +213,33 @@ class Bench:
             return rename
         return fresh
 
+    def connection(self):
+        host, port = self.endpoint.removeprefix("http://").split(":")
+        return http.client.HTTPConnection(host, int(port))
+
+    def replayed_ms(self, requests, fresh, conn):
+        """Milliseconds DynamoDB Local takes for `requests` (fresh keys) over `conn`; any
+        answer but 200 stops the run (an error is no measure of the database)."""
+        seconds, statuses = lambda_mock.replay(self.endpoint, requests, fresh(), conn)
+        if any(s != 200 for s in statuses):
+            raise RuntimeError(f"replaying form-submission's calls answered {statuses}")
+        return seconds * 1000
+
+    def warm_connection(self, requests, fresh):
+        """A connection after 100 replays: the connection and the database's JIT warm (with 5
+        replays, DynamoDB Local was still speeding up over the timed rounds: 35 ms then 15 ms
+        for the same event)."""
+        conn = self.connection()
+        for _ in range(100):
+            self.replayed_ms(requests, fresh, conn)
+        return conn
+
     def cold_starts(self, requests):
         names = list(self.contenders)
         times = {n: {"init": [], "first": []} for n in names}
         fresh = self.renamer(requests)
         ddb = []
-        host, port = self.endpoint.removeprefix("http://").split(":")
-        conn = http.client.HTTPConnection(host, int(port))
-        # Warm: the connection and the database's JIT (with 5 replays, DynamoDB Local was
-        # still speeding up over the timed rounds: 35 ms then 15 ms for the same event).
-        for _ in range(100):
-            _, statuses = lambda_mock.replay(self.endpoint, requests, fresh(), conn)
-            if any(s != 200 for s in statuses):
-                raise RuntimeError(f"replaying form-submission's calls answered {statuses}")
+        conn = self.warm_connection(requests, fresh)
         for _ in range(3):  # untimed starts: binaries and modules in the page cache
             for name in names:
                 self.cold_start(name)
@@ -234,10 +248,7 @@ class Bench:
                 init, first = self.cold_start(name)
                 times[name]["init"].append(init)
                 times[name]["first"].append(first)
-            seconds, statuses = lambda_mock.replay(self.endpoint, requests, fresh(), conn)
-            if any(s != 200 for s in statuses):
-                raise RuntimeError(f"replaying form-submission's calls answered {statuses}")
-            ddb.append(seconds * 1000)
+            ddb.append(self.replayed_ms(requests, fresh, conn))
             print(f"  round {r + 1}/{self.args.rounds}: " + ", ".join(
                 f"{n} {times[n]['first'][-1]:.1f}" for n in names) + f" ms; DynamoDB {ddb[-1]:.1f} ms",
                 file=sys.stderr)

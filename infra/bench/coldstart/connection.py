@@ -8,7 +8,6 @@ a new connection; bench.py's reference is timed from a warm one.
     infra/bench/run   # once, for target/bench/bin and the venv (or BENCH_FUNCTIONS=form-submission)
     .cache/bench/venv/bin/python infra/bench/coldstart/connection.py [pairs, default 60]
 """
-import http.client
 import os
 import statistics
 import sys
@@ -34,15 +33,12 @@ def main():
     b.cold_start("form-submission", proxy.endpoint)
     proxy.stop()
     requests, fresh = proxy.requests, b.renamer(proxy.requests)
-    host, port = b.endpoint.removeprefix("http://").split(":")
-    warm_conn = http.client.HTTPConnection(host, int(port))
-    for _ in range(100):  # the database's JIT, as bench.py warms it
-        lambda_mock.replay(b.endpoint, requests, fresh(), warm_conn)
+    warm_conn = b.warm_connection(requests, fresh)
     warm, new, first = [], [], []
     for _ in range(pairs):
-        warm.append(lambda_mock.replay(b.endpoint, requests, fresh(), warm_conn)[0] * 1000)
-        conn = http.client.HTTPConnection(host, int(port))
-        new.append(lambda_mock.replay(b.endpoint, requests, fresh(), conn)[0] * 1000)
+        warm.append(b.replayed_ms(requests, fresh, warm_conn))
+        conn = b.connection()
+        new.append(b.replayed_ms(requests, fresh, conn))
         conn.close()
         first.append(b.cold_start("form-submission")[1])
     b.api.stop()
