@@ -281,47 +281,27 @@ impl Session {
 
     /// The element `css` selects, waiting for it to be there.
     pub async fn find(&self, css: &str) -> Element {
-        let started = Instant::now();
-        loop {
-            let found = try_call(
-                self.driver,
-                "POST",
-                &format!("/session/{}/element", self.id),
-                Some(json!({"using": "css selector", "value": css})),
-            )
-            .await;
-            if let Ok(value) = found {
-                if let Some(id) = value[ELEMENT].as_str() {
-                    return Element(id.to_string());
-                }
-            }
-            assert!(
-                started.elapsed() < WAIT,
-                "no element {css:?} after {WAIT:?}"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        let found = self.element("css selector", css).await;
+        found.unwrap_or_else(|| panic!("no element {css:?} after {WAIT:?}"))
     }
 
     /// The link whose text is `text`, waiting for it.
     pub async fn link(&self, text: &str) -> Element {
-        let started = Instant::now();
-        loop {
-            let found = try_call(
-                self.driver,
-                "POST",
-                &format!("/session/{}/element", self.id),
-                Some(json!({"using": "link text", "value": text})),
-            )
-            .await;
-            if let Ok(value) = found {
-                if let Some(id) = value[ELEMENT].as_str() {
-                    return Element(id.to_string());
-                }
-            }
-            assert!(started.elapsed() < WAIT, "no link {text:?} after {WAIT:?}");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        let found = self.element("link text", text).await;
+        found.unwrap_or_else(|| panic!("no link {text:?} after {WAIT:?}"))
+    }
+
+    /// The element a W3C locator strategy finds, polled until it is there or `WAIT` passes.
+    async fn element(&self, using: &str, value: &str) -> Option<Element> {
+        let path = &format!("/session/{}/element", self.id);
+        let locator = &json!({ "using": using, "value": value });
+        poll(|| async move {
+            let found = try_call(self.driver, "POST", path, Some(locator.clone())).await;
+            found.ok()?[ELEMENT]
+                .as_str()
+                .map(|id| Element(id.to_string()))
+        })
+        .await
     }
 
     pub async fn click(&self, element: &Element) {
@@ -353,10 +333,12 @@ impl Session {
 
     /// Waits until `script` returns true; `what` names the state in the failure.
     pub async fn wait_until(&self, script: &str, what: &str) {
-        let started = Instant::now();
-        while self.run(script, json!([])).await != json!(true) {
-            assert!(started.elapsed() < WAIT, "{what}: not after {WAIT:?}");
-            tokio::time::sleep(Duration::from_millis(100)).await;
+        let done =
+            poll(
+                || async move { (self.run(script, json!([])).await == json!(true)).then_some(()) },
+            );
+        if done.await.is_none() {
+            panic!("{what}: not after {WAIT:?}");
         }
     }
 
@@ -364,21 +346,18 @@ impl Session {
     pub async fn wait_text(&self, css: &str, needle: &str) {
         let script = "return Array.from(document.querySelectorAll(arguments[0]))\
                       .some(e => e.textContent.includes(arguments[1]));";
-        let started = Instant::now();
-        loop {
-            if self.run(script, json!([css, needle])).await == json!(true) {
-                return;
-            }
-            if started.elapsed() > WAIT {
-                let seen = self
-                    .run(
-                        "return Array.from(document.querySelectorAll(arguments[0])).map(e => e.textContent).join(' | ') || document.body.innerText;",
-                        json!([css]),
-                    )
-                    .await;
-                panic!("no {css:?} with text {needle:?} after {WAIT:?}; the page shows: {seen}");
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
+        let args = &json!([css, needle]);
+        let done = poll(|| async move {
+            (self.run(script, args.clone()).await == json!(true)).then_some(())
+        });
+        if done.await.is_none() {
+            let seen = self
+                .run(
+                    "return Array.from(document.querySelectorAll(arguments[0])).map(e => e.textContent).join(' | ') || document.body.innerText;",
+                    json!([css]),
+                )
+                .await;
+            panic!("no {css:?} with text {needle:?} after {WAIT:?}; the page shows: {seen}");
         }
     }
 
@@ -402,5 +381,24 @@ impl Session {
         )
         .await
         .map(|v| v.as_array().cloned().unwrap_or_default())
+    }
+}
+
+/// Tries `attempt` every 100 ms until it gives a value, or `WAIT` has passed (None): the one
+/// wait of this module, each caller failing with its own message.
+async fn poll<T, F, Fut>(mut attempt: F) -> Option<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let started = Instant::now();
+    loop {
+        if let Some(value) = attempt().await {
+            return Some(value);
+        }
+        if started.elapsed() >= WAIT {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
