@@ -183,10 +183,11 @@ class Bench:
             if ttl:
                 client.update_time_to_live(TableName=table, TimeToLiveSpecification=ttl)
 
-    def calibrate(self):
-        """Which DynamoDB calls each handler makes for one new lead's event."""
+    def calibrate(self, names=("form-submission", "node", "python")):
+        """Which DynamoDB calls each handler makes for one new lead's event, and
+        form-submission's requests (to replay)."""
         calls, recorded = {}, None
-        for name in ("form-submission", "node", "python"):
+        for name in names:
             proxy = lambda_mock.RecordingProxy(self.endpoint)
             self.cold_start(name, proxy.endpoint)
             proxy.stop()

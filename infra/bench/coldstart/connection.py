@@ -17,7 +17,6 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
 sys.path.insert(0, HERE)
 import bench  # noqa: E402
-import lambda_mock  # noqa: E402
 
 
 def main():
@@ -29,10 +28,8 @@ def main():
         "--out", os.devnull, "--logs", os.path.join(ROOT, "target/bench/connection-logs")])
     b = bench.Bench(args)
     b.create_table()
-    proxy = lambda_mock.RecordingProxy(b.endpoint)
-    b.cold_start("form-submission", proxy.endpoint)
-    proxy.stop()
-    requests, fresh = proxy.requests, b.renamer(proxy.requests)
+    _, requests = b.calibrate(["form-submission"])
+    fresh = b.renamer(requests)
     warm_conn = b.warm_connection(requests, fresh)
     warm, new, first = [], [], []
     for _ in range(pairs):

@@ -96,9 +96,9 @@ def markdown(args, times, ddb, calls, mock, sizes, memory, stalls):
         "",
     ]
     budget = echo["init"] + ddb_ms + 2
-    t = times
-    low, high = interval(lambda e, r: r / e, t["echo"]["init"], t["form-submission"]["init"])
-    margin = interval(lambda e, d, r: e + d + 2 - r, t["echo"]["init"], ddb, t["form-submission"]["first"])
+    echo_t, rust_t = times["echo"], times["form-submission"]
+    low, high = interval(lambda e, r: r / e, echo_t["init"], rust_t["init"])
+    margin = interval(lambda e, d, r: e + d + 2 - r, echo_t["init"], ddb, rust_t["first"])
     goals = [
         ("init at most 1.5x the bare runtime's",
          f"{rust['init']:.1f} ms = {rust['init'] / echo['init']:.1f}x (90%: {low:.2f}x to {high:.2f}x)",
@@ -110,7 +110,7 @@ def markdown(args, times, ddb, calls, mock, sizes, memory, stalls):
     ]
     for peer in ("node", "python"):
         ratio = med[peer]["first"] / rust["first"]
-        low, high = interval(lambda p, r: p / r, t[peer]["first"], t["form-submission"]["first"])
+        low, high = interval(lambda p, r: p / r, times[peer]["first"], rust_t["first"])
         goals.append((f"first response at most 1/10 of {LABELS[peer]}'s",
                       f"{rust['first']:.1f} vs {med[peer]['first']:.1f} ms: {ratio:.1f}x faster "
                       f"(90%: {low:.1f}x to {high:.1f}x)", ratio >= 10))
