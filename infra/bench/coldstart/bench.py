@@ -101,6 +101,8 @@ class Bench:
             "AWS_LAMBDA_FUNCTION_NAME": name, "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128", "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{name}",
             "AWS_LAMBDA_LOG_STREAM_NAME": "bench", "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+            # As template.yaml deploys the functions (LoggingConfig: LogFormat JSON).
+            "AWS_LAMBDA_LOG_FORMAT": "JSON",
             "AWS_REGION": os.environ.get("AWS_REGION", "us-east-1"),
             "AWS_DEFAULT_REGION": os.environ.get("AWS_REGION", "us-east-1"),
             "AWS_ACCESS_KEY_ID": os.environ["AWS_ACCESS_KEY_ID"],

@@ -35,9 +35,12 @@ pub fn init() {
     let json = std::env::var("AWS_LAMBDA_LOG_FORMAT")
         .map(|f| f.eq_ignore_ascii_case("json"))
         .unwrap_or(false);
+    // Colours for a terminal only: escape codes in a file or a log group are noise.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
+        .with_ansi(ansi)
         .without_time();
     // Lambda stamps every line itself; locally the time is noise in a terminal.
     let _ = if json {
