@@ -37,14 +37,20 @@ pub fn init() {
         .unwrap_or(false);
     // Colours for a terminal only: escape codes in a file or a log group are noise.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
+    // Lambda stamps every line itself; locally the time is noise in a terminal.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
         .with_ansi(ansi)
         .without_time();
-    // Lambda stamps every line itself; locally the time is noise in a terminal.
     let _ = if json {
-        builder.json().flatten_event(true).try_init()
+        // The current span (the Lambda request's id and trace) once: the list of spans
+        // repeated it on every line, twice the bytes CloudWatch stores.
+        builder
+            .json()
+            .flatten_event(true)
+            .with_span_list(false)
+            .try_init()
     } else {
         builder.try_init()
     };
