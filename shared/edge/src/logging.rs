@@ -1,8 +1,8 @@
 //! Structured logs following Lambda's conventions: `AWS_LAMBDA_LOG_FORMAT` (`JSON` or text)
 //! and `AWS_LAMBDA_LOG_LEVEL` (TRACE, DEBUG, INFO, WARN, ERROR, FATAL, any case; default
 //! INFO). `RUST_LOG` refines per module when set. The functions' release builds compile out
-//! DEBUG and TRACE lines (their feature `release-max-level-info`). Handlers log route templates
-//! and lead ids, never emails.
+//! DEBUG and TRACE lines (this crate's feature `release-max-level-info`). Handlers log route
+//! templates and lead ids, never emails.
 
 use tracing_subscriber::EnvFilter;
 
