@@ -11,8 +11,9 @@ carry DynamoDB Local's). To compare two builds, or to profile one:
     perf record --call-graph dwarf,16384 -F 10000 -- \
         .cache/bench/venv/bin/python infra/bench/coldstart/starts.py 45 path/to/a
 
-Five untimed starts of each build come first (binaries in the page cache, DynamoDB Local's
-JIT warm).
+A build may carry environment variables over bench.py's, after a `#`:
+`path/to/a#AWS_LAMBDA_LOG_FORMAT=Text` (the same binary, logging text). Five untimed starts
+of each build come first (binaries in the page cache, DynamoDB Local's JIT warm).
 """
 import os
 import statistics
@@ -28,7 +29,7 @@ import bench  # noqa: E402
 def main():
     if len(sys.argv) < 3:
         sys.exit(__doc__)
-    rounds, builds = int(sys.argv[1]), [os.path.abspath(b) for b in sys.argv[2:]]
+    rounds, builds = int(sys.argv[1]), sys.argv[2:]
     args = bench.parse_args([
         "--bin", os.path.join(ROOT, "target/bench/bin"), "--functions", "form-submission",
         "--node-modules", os.path.join(ROOT, ".cache/bench/node/node_modules"),
@@ -45,8 +46,13 @@ def main():
         stop(proc, session)
     b.stop = stop_after_reading
 
+    env = b.env
+
     def start(build):
-        b.contenders["form-submission"] = [build]
+        path, *pairs = build.split("#")
+        extra = dict(pair.split("=", 1) for pair in pairs)
+        b.env = lambda name, endpoint=None: {**env(name, endpoint), **extra}
+        b.contenders["form-submission"] = [os.path.abspath(path)]
         init, first = b.cold_start("form-submission")
         return init, first, *spent[-1]
 
