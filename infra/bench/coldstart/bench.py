@@ -59,7 +59,7 @@ def parse_args(argv=None):
     p.add_argument("--node-modules", required=True)
     p.add_argument("--python", required=True, help="the peer's Python (a venv with boto3)")
     p.add_argument("--rules", required=True)
-    p.add_argument("--rounds", type=int, default=60)
+    p.add_argument("--rounds", type=int, default=120)
     p.add_argument("--invocations", type=int, default=200)
     p.add_argument("--out", required=True, help="markdown report file")
     p.add_argument("--logs", required=True, help="directory for the processes' output")
