@@ -44,6 +44,7 @@ import lambda_mock  # noqa: E402
 import report  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))  # the repository
 STALL_S = 20  # a start that has not answered by then is stuck (none takes a second here)
 WEBHOOK_FUNCTIONS = {"form-submission": "forms", "chatbot-message": "chatbot",
                      "newsletter-click": "email"}
@@ -67,6 +68,17 @@ def parse_args(argv=None):
     p.add_argument("--profile", default="release")
     p.add_argument("--sam", default="not measured", help="what the sam build phase found")
     return p.parse_args(argv)
+
+
+def by_hand_args(logs):
+    """The arguments of a script of this folder run by hand on form-submission alone
+    (connection.py, starts.py), from what infra/bench/run left: target/bench/bin and the
+    peers' modules; this Python (the bench's venv) as the Python peer's."""
+    return parse_args([
+        "--bin", os.path.join(ROOT, "target/bench/bin"), "--functions", "form-submission",
+        "--node-modules", os.path.join(ROOT, ".cache/bench/node/node_modules"),
+        "--python", sys.executable, "--rules", os.path.join(ROOT, "infra/rules.toml"),
+        "--out", os.devnull, "--logs", os.path.join(ROOT, "target/bench", logs)])
 
 
 class Bench:

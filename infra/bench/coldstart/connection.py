@@ -13,20 +13,13 @@ import statistics
 import sys
 
 sys.dont_write_bytecode = True
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
-sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench  # noqa: E402
 
 
 def main():
     pairs = int(sys.argv[1]) if len(sys.argv) > 1 else 60
-    args = bench.parse_args([
-        "--bin", os.path.join(ROOT, "target/bench/bin"), "--functions", "form-submission",
-        "--node-modules", os.path.join(ROOT, ".cache/bench/node/node_modules"),
-        "--python", sys.executable, "--rules", os.path.join(ROOT, "infra/rules.toml"),
-        "--out", os.devnull, "--logs", os.path.join(ROOT, "target/bench/connection-logs")])
-    b = bench.Bench(args)
+    b = bench.Bench(bench.by_hand_args("connection-logs"))
     b.create_table()
     _, requests = b.calibrate(["form-submission"])
     fresh = b.renamer(requests)

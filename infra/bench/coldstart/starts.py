@@ -20,9 +20,7 @@ import statistics
 import sys
 
 sys.dont_write_bytecode = True
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
-sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench  # noqa: E402
 
 
@@ -30,12 +28,7 @@ def main():
     if len(sys.argv) < 3:
         sys.exit(__doc__)
     rounds, builds = int(sys.argv[1]), sys.argv[2:]
-    args = bench.parse_args([
-        "--bin", os.path.join(ROOT, "target/bench/bin"), "--functions", "form-submission",
-        "--node-modules", os.path.join(ROOT, ".cache/bench/node/node_modules"),
-        "--python", sys.executable, "--rules", os.path.join(ROOT, "infra/rules.toml"),
-        "--out", os.devnull, "--logs", os.path.join(ROOT, "target/bench/starts-logs")])
-    b = bench.Bench(args)
+    b = bench.Bench(bench.by_hand_args("starts-logs"))
     b.create_table()
 
     spent = []  # (CPU ms, minor faults) of the last start, read just before its kill
