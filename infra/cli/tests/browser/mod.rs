@@ -333,11 +333,7 @@ impl Session {
 
     /// Waits until `script` returns true; `what` names the state in the failure.
     pub async fn wait_until(&self, script: &str, what: &str) {
-        let done =
-            poll(
-                || async move { (self.run(script, json!([])).await == json!(true)).then_some(()) },
-            );
-        if done.await.is_none() {
+        if !self.turns_true(script, json!([])).await {
             panic!("{what}: not after {WAIT:?}");
         }
     }
@@ -346,11 +342,7 @@ impl Session {
     pub async fn wait_text(&self, css: &str, needle: &str) {
         let script = "return Array.from(document.querySelectorAll(arguments[0]))\
                       .some(e => e.textContent.includes(arguments[1]));";
-        let args = &json!([css, needle]);
-        let done = poll(|| async move {
-            (self.run(script, args.clone()).await == json!(true)).then_some(())
-        });
-        if done.await.is_none() {
+        if !self.turns_true(script, json!([css, needle])).await {
             let seen = self
                 .run(
                     "return Array.from(document.querySelectorAll(arguments[0])).map(e => e.textContent).join(' | ') || document.body.innerText;",
@@ -359,6 +351,15 @@ impl Session {
                 .await;
             panic!("no {css:?} with text {needle:?} after {WAIT:?}; the page shows: {seen}");
         }
+    }
+
+    /// Whether `script` (with `args`) returned true before `WAIT` passed, polled.
+    async fn turns_true(&self, script: &str, args: Value) -> bool {
+        let args = &args;
+        let done = poll(|| async move {
+            (self.run(script, args.clone()).await == json!(true)).then_some(())
+        });
+        done.await.is_some()
     }
 
     /// Writes a PNG of the window to `dir/name.png`.
