@@ -49,6 +49,9 @@ fn a_simulated_export_reads_back_with_the_truth_inside_the_intervals() {
         .map(|stages| stages.iter().filter_map(|s| s["leads"].as_u64()).sum())
         .unwrap_or(0);
     assert_eq!(now, 6000, "{}", report["funnel"]);
+    // The simulation's hand-raises straight from lead are counted apart, outside the cohort
+    // the truth describes (MQLs only).
+    assert!(report["signals"]["sql_without_mql"].as_u64() > Some(0));
     // Every signal's true MQL -> SQL rate, with and without it, inside the simultaneous
     // intervals (Bonferroni over every rate shown).
     let truth = Truth::default();

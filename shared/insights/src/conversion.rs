@@ -10,14 +10,18 @@ use leadscore_scoring::{
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
-/// A lead's place in the MQL -> SQL cohort.
+/// A lead's place in the MQL -> SQL cohort: one definition for `insights` and `learn`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Cohort {
-    /// Never reached MQL.
+    /// Never moved to MQL.
     NotMql,
-    /// Reached MQL less than the window before `as_of`: its outcome is not known yet.
+    /// Reached SQL with no MQL stay before it: a hand-raise straight from lead (or one that
+    /// made the lead MQL and SQL at once). Its conversion is the hand-raise by definition, so
+    /// counting it would lift every "without" rate with leads that were never worked as MQLs.
+    SqlWithoutMql,
+    /// Moved to MQL less than the window before `as_of`: its outcome is not known yet.
     Open,
-    /// Reached MQL (or beyond) at `mql_at`, window over by `as_of`. `converted`: reached SQL
+    /// Moved to MQL at `mql_at`, window over by `as_of`. `converted`: reached SQL (or beyond)
     /// within the window. `cutoff`: what the lead did up to then is what it "showed" (its SQL
     /// move if converted, else the window's end).
     Closed {
@@ -29,14 +33,25 @@ pub enum Cohort {
 
 impl Cohort {
     pub fn of(state: &LeadState, within_days: u32, as_of: Timestamp) -> Cohort {
-        let Some(mql_at) = first_reach(state, Stage::Mql) else {
-            return Cohort::NotMql;
+        let moves = &state.stage_history;
+        let Some(mql_at) = moves.iter().find(|t| t.to == Stage::Mql).map(|t| t.at) else {
+            return match first_reach(state, Stage::Sql) {
+                Some(_) => Cohort::SqlWithoutMql,
+                None => Cohort::NotMql,
+            };
         };
+        let sql_at = moves
+            .iter()
+            .find(|t| t.to >= Stage::Sql && t.at >= mql_at)
+            .map(|t| t.at);
+        if sql_at == Some(mql_at) {
+            return Cohort::SqlWithoutMql;
+        }
         let end = mql_at.plus_millis(i64::from(within_days) * MILLIS_PER_DAY);
         if end > as_of {
             return Cohort::Open;
         }
-        match first_reach(state, Stage::Sql).filter(|s| *s <= end) {
+        match sql_at.filter(|s| *s <= end) {
             Some(sql_at) => Cohort::Closed {
                 mql_at,
                 converted: true,
@@ -58,9 +73,9 @@ pub fn behaviour(event: &Event) -> bool {
 
 /// Conversion of closed MQL cohorts, per signal.
 ///
-/// The cohort: leads that reached MQL (or beyond: a jump to SQL passes MQL) at least
-/// `within_days` before `as_of`, so that each one's outcome is known; leads whose window is
-/// still open are only counted (`open`). A lead converted if it reached SQL within
+/// The cohort: leads that moved to MQL at least `within_days` before `as_of`, so that each
+/// one's outcome is known; leads whose window is still open (`open`) and hand-raises that
+/// skipped MQL (`sql_without_mql`, see [`Cohort::SqlWithoutMql`]) are only counted. A lead converted if it reached SQL within
 /// `within_days` of its MQL move. It "showed" a signal if a non-bot event of it is dated at
 /// or before its SQL move (converted) or its window's end (not converted).
 ///
@@ -72,6 +87,7 @@ pub fn behaviour(event: &Event) -> bool {
 pub struct SignalReport {
     pub within_days: u32,
     pub open: u64,
+    pub sql_without_mql: u64,
     /// The whole closed cohort.
     pub baseline: Rate,
     pub confidence: f64,
@@ -100,6 +116,7 @@ pub struct SignalConversion {
 #[derive(Default)]
 pub(crate) struct SignalAcc {
     open: u64,
+    sql_without_mql: u64,
     leads: u64,
     converted: u64,
     with: BTreeMap<Signal, (u64, u64)>,
@@ -112,6 +129,7 @@ impl SignalAcc {
         } = cohort
         else {
             self.open += u64::from(cohort == Cohort::Open);
+            self.sql_without_mql += u64::from(cohort == Cohort::SqlWithoutMql);
             return;
         };
         self.leads += 1;
@@ -158,6 +176,7 @@ impl SignalAcc {
         SignalReport {
             within_days,
             open: self.open,
+            sql_without_mql: self.sql_without_mql,
             baseline: rate(self.converted, self.leads),
             confidence,
             simultaneous_confidence: joint,

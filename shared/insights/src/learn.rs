@@ -30,8 +30,9 @@ mod suggest;
 pub use model::{CalibrationBin, Counts, Factor, Holdout, Model, Unused};
 pub use suggest::{model_text, suggest_rules, suggestions, PointsSuggestion};
 
+use crate::conversion::Cohort;
 use crate::{defines_sql, History};
-use leadscore_scoring::{LeadState, Rules, Signal, SignalKind, Stage, Timestamp, MILLIS_PER_DAY};
+use leadscore_scoring::{LeadState, Rules, Signal, SignalKind, Timestamp};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
@@ -118,7 +119,6 @@ pub fn learn(
     options: &LearnOptions,
 ) -> Result<Model, LearnError> {
     check(options)?;
-    let window = i64::from(options.within_days) * MILLIS_PER_DAY;
     let leaks: BTreeSet<Signal> = Signal::ALL
         .iter()
         .copied()
@@ -128,7 +128,7 @@ pub fn learn(
     let mut examples = Vec::new();
     for history in histories {
         counts.histories += 1;
-        match read(&history, rules, as_of, window, &leaks) {
+        match read(&history, rules, as_of, options.within_days, &leaks) {
             Reading::NotMql => {}
             Reading::SqlWithoutMql => counts.sql_without_mql += 1,
             Reading::OpenWindow => {
@@ -295,34 +295,22 @@ fn read(
     history: &History,
     rules: &Rules,
     as_of: Timestamp,
-    window: i64,
+    within_days: u32,
     leaks: &BTreeSet<Signal>,
 ) -> Reading {
     // The analysis sees nothing after its own time (the fold leaves it out).
     let Some(state) = history.fold(rules, as_of) else {
         return Reading::NotMql;
     };
-    let moves = &state.stage_history;
-    let Some(mql_at) = moves.iter().find(|t| t.to == Stage::Mql).map(|t| t.at) else {
-        if moves.iter().any(|t| t.to >= Stage::Sql) {
-            return Reading::SqlWithoutMql;
-        }
-        return Reading::NotMql;
-    };
-    let sql_at = moves
-        .iter()
-        .find(|t| t.to >= Stage::Sql && t.at >= mql_at)
-        .map(|t| t.at);
-    if sql_at == Some(mql_at) {
-        return Reading::SqlWithoutMql;
-    }
-    let end = mql_at.plus_millis(window);
-    if end > as_of {
-        return Reading::OpenWindow;
-    }
-    let (converted, cutoff) = match sql_at {
-        Some(sql) if sql <= end => (true, sql),
-        _ => (false, end),
+    let (mql_at, converted, cutoff) = match Cohort::of(&state, within_days, as_of) {
+        Cohort::NotMql => return Reading::NotMql,
+        Cohort::SqlWithoutMql => return Reading::SqlWithoutMql,
+        Cohort::Open => return Reading::OpenWindow,
+        Cohort::Closed {
+            mql_at,
+            converted,
+            cutoff,
+        } => (mql_at, converted, cutoff),
     };
     // What the person showed up to the cutoff, as the fold counts it (bots excluded).
     let before = if history.events_until(as_of).all(|e| e.occurred_at <= cutoff) {

@@ -170,6 +170,36 @@ fn conversion_by_signal_answers_did_the_video_watchers_become_sql() {
 }
 
 #[test]
+fn hand_raises_that_skip_mql_are_counted_apart_not_as_mqls_that_converted() {
+    let mut leads = seven_leads();
+    // H: a demo request straight from lead (d20); I: one that made the lead MQL and SQL at
+    // the same instant (d20). Neither was ever worked as an MQL.
+    leads.push(
+        Lead::new("h")
+            .at(Signal::FormSubmitted, 0)
+            .at(Signal::DemoRequested, 20 * DAY)
+            .history(),
+    );
+    leads.push(
+        Lead::new("i")
+            .mql_pack(20 * DAY, None)
+            .at(Signal::DemoRequested, 20 * DAY)
+            .history(),
+    );
+    let r = insights(
+        leads,
+        &Rules::default_rules(),
+        t(200 * DAY),
+        &InsightOptions::default(),
+    );
+    let s = &r.signals;
+    assert_eq!((s.open, s.sql_without_mql), (1, 2));
+    assert_eq!(s.baseline, report().signals.baseline);
+    assert_eq!(s.signals, report().signals.signals);
+    assert_eq!(report().signals.sql_without_mql, 0);
+}
+
+#[test]
 fn months_count_events_new_leads_mqls_and_sqls() {
     let r = report();
     let months: Vec<&str> = r.trends.months.iter().map(|m| m.month.as_str()).collect();

@@ -24,7 +24,7 @@ export async function insightsPage() {
         h('p', null, i.sla.breached + ' breached, ' + i.sla.pending + ' pending, of ' + i.sla.mql_leads + ' MQLs.'),
         i.sla.first.length ? table(['MQL since', 'Lead', 'Still MQL'], i.sla.first.map((b) => [timeEl(b.mql_at), leadLink(b.lead), b.still_mql ? 'yes' : 'no'])) : null),
       h('section', { class: 'panel' }, h('h2', null, 'Which signals convert MQL → SQL'),
-        h('p', { class: 'muted' }, 'Baseline ' + percent(i.signals.baseline.rate) + ' of ' + i.signals.baseline.leads + ' MQLs whose ' + i.signals.within_days + '-day window has closed.'),
+        h('p', { class: 'muted' }, 'Baseline ' + percent(i.signals.baseline.rate) + ' of ' + i.signals.baseline.leads + ' MQLs whose ' + i.signals.within_days + '-day window has closed (' + i.signals.open + ' still open and ' + i.signals.sql_without_mql + ' hand-raises that skipped MQL are not counted).'),
         i.signals.signals.length ? table(['Signal', { text: 'With', num: true }, { text: 'Without', num: true }, { text: 'Lift', num: true }],
           i.signals.signals.map((s) => [s.signal + (s.defines_sql ? ' (defines SQL)' : ''),
             percent(s.with.rate) + ' of ' + s.with.leads, percent(s.without.rate) + ' of ' + s.without.leads,

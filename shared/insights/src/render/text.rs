@@ -151,14 +151,16 @@ fn content_tables(trends: &Trends) -> Vec<(String, Table)> {
 pub(crate) fn signal_notes(s: &SignalReport) -> Vec<String> {
     vec![
         format!(
-            "Closed cohort: leads that reached MQL at least {} days ago; {} of {} became SQL \
-             within {} days ({}). {} MQLs are still inside their window and not counted.",
+            "Closed cohort: leads that moved to MQL at least {} days ago; {} of {} became SQL \
+             within {} days ({}). {} MQLs are still inside their window and {} leads reached \
+             SQL with no MQL stay before it (a hand-raise): neither is counted.",
             s.within_days,
             s.baseline.converted,
             s.baseline.leads,
             s.within_days,
             pct(s.baseline.rate),
-            s.open
+            s.open,
+            s.sql_without_mql
         ),
         format!(
             "Intervals: Wilson at {:.0}% per rate; joint: Bonferroni over the {} rates shown \
