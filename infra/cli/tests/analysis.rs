@@ -2,7 +2,7 @@
 //! (an export folder, an embedded store, a DynamoDB table), `insights`, `learn` and `replay`
 //! read it back.
 
-use leadscore_insights::Truth;
+use leadscore_insights::{wilson, Interval, Truth};
 use serde_json::Value;
 use std::path::Path;
 use std::process::{Command, Output};
@@ -30,7 +30,7 @@ fn a_simulated_export_reads_back_with_the_truth_inside_the_intervals() {
     let dir = tempfile::tempdir().unwrap();
     let made = leadscore(
         &[
-            "simulate", "--leads", "6000", "--seed", "11", "--export", "exp",
+            "simulate", "--leads", "20000", "--seed", "11", "--export", "exp",
         ],
         dir.path(),
     );
@@ -43,35 +43,49 @@ fn a_simulated_export_reads_back_with_the_truth_inside_the_intervals() {
         &["insights", "--export", "exp", "--json"],
         dir.path(),
     ));
-    assert_eq!(report["leads"], 6000);
+    assert_eq!(report["leads"], 20000);
     let now: u64 = report["funnel"]["stages"]
         .as_array()
         .map(|stages| stages.iter().filter_map(|s| s["leads"].as_u64()).sum())
         .unwrap_or(0);
-    assert_eq!(now, 6000, "{}", report["funnel"]);
+    assert_eq!(now, 20000, "{}", report["funnel"]);
     // The simulation's hand-raises straight from lead are counted apart, outside the cohort
     // the truth describes (MQLs only).
     assert!(report["signals"]["sql_without_mql"].as_u64() > Some(0));
-    // Every signal's true MQL -> SQL rate, with and without it, inside the simultaneous
-    // intervals (Bonferroni over every rate shown).
+    // Every signal's true MQL -> SQL rate, with and without it, inside intervals from the
+    // report's own counts at 99.9% jointly (Bonferroni over the report's rates): the report's
+    // 95% would miss one history in twenty, and the simulation's start and the open windows
+    // move with the calendar. 20,000 leads still show a cohort a few points off: counting
+    // the leads that skipped MQL put the demo video's "without" rate at 19.8% for a truth
+    // of 16.4%, 4.6 standard errors high and outside these intervals.
     let truth = Truth::default();
-    let signals = report["signals"]["signals"].as_array().unwrap();
+    let signals = &report["signals"];
+    let joint = signals["simultaneous_confidence"].as_f64().unwrap();
+    let comparisons = signals["comparisons"].as_u64().unwrap();
+    let strict = 1.0 - 0.001 / comparisons as f64;
     let mut checked = 0;
-    for s in signals.iter().filter(|s| s["defines_sql"] == false) {
+    for s in signals["signals"].as_array().unwrap() {
         let signal: leadscore_scoring::Signal = s["signal"].as_str().unwrap().parse().unwrap();
         for (side, showed) in [("with", true), ("without", false)] {
+            let (k, n) = (
+                s[side]["converted"].as_u64().unwrap(),
+                s[side]["leads"].as_u64().unwrap(),
+            );
+            // The report's joint interval is the Wilson one at its stated confidence.
+            let stated = wilson(k, n, joint);
+            assert!(
+                (s[side]["simultaneous"]["low"].as_f64().unwrap() - stated.low).abs() < 1e-9,
+                "{signal} {side}: {}",
+                s[side]
+            );
             let rate = truth.conversion_rate(signal, showed);
-            let joint = &s[side]["simultaneous"];
-            if rate.is_nan() || joint.is_null() {
+            if s["defines_sql"] == true || rate.is_nan() || n == 0 {
                 continue;
             }
-            let (low, high) = (
-                joint["low"].as_f64().unwrap(),
-                joint["high"].as_f64().unwrap(),
-            );
+            let Interval { low, high } = wilson(k, n, strict);
             assert!(
                 low <= rate && rate <= high,
-                "{signal} {side}: truth {rate:.3} outside {low:.3}-{high:.3}"
+                "{signal} {side}: truth {rate:.3} outside {low:.3}-{high:.3} ({k} of {n})"
             );
             checked += 1;
         }
